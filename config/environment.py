@@ -1,0 +1,120 @@
+"""Read settings from the environment, failing loudly on a value that makes no sense.
+
+Every helper names the variable in its error, so a typo in a deployment shows up at start
+as "DEBUG must be one of ..." rather than as a strange behaviour later.
+"""
+
+import os
+import zoneinfo
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import TypeVar
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+T = TypeVar("T")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+_MISSING = object()
+
+
+def _raw(name: str) -> str | None:
+    value = os.environ.get(name)
+    return None if value is None else value.strip()
+
+
+def _fail(name: str, value: str, expected: str) -> ImproperlyConfigured:
+    return ImproperlyConfigured(f"Environment variable {name}={value!r} is invalid: {expected}.")
+
+
+def env_str(name: str, default: str | object = _MISSING) -> str:
+    value = _raw(name)
+    if value is None or value == "":
+        if default is _MISSING:
+            raise ImproperlyConfigured(f"Environment variable {name} must be set.")
+        return default  # type: ignore[return-value]
+    return value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = _raw(name)
+    if value is None:
+        return default
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise _fail(name, value, "expected one of 1/0, true/false, yes/no, on/off")
+
+
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise _fail(name, value, "expected a whole number") from None
+    if number < minimum:
+        raise _fail(name, value, f"expected a number of at least {minimum}")
+    return number
+
+
+def env_decimal(name: str, default: str) -> Decimal:
+    value = _raw(name) or default
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise _fail(name, value, "expected a decimal number such as 85.50") from None
+    if not number.is_finite():
+        raise _fail(name, value, "expected a finite decimal number")
+    return number
+
+
+def env_list(
+    name: str, default: list[str], *, check: Callable[[str], bool] | None = None, expected: str = ""
+) -> list[str]:
+    value = _raw(name)
+    if value is None:
+        return default
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if check is not None:
+        for item in items:
+            if not check(item):
+                raise _fail(name, value, f"{item!r} is not {expected}")
+    return items
+
+
+def env_time_zone(name: str, default: str) -> str:
+    value = _raw(name) or default
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise _fail(name, value, "expected an IANA time zone such as UTC or Asia/Tokyo") from None
+    return value
+
+
+def env_currency(name: str, default: str) -> str:
+    value = (_raw(name) or default).upper()
+    if len(value) != 3 or not value.isalpha() or not value.isascii():
+        raise _fail(name, value, "expected an ISO 4217 currency code such as USD or JPY")
+    return value
+
+
+def env_database(name: str, default: str) -> dict:
+    value = _raw(name) or default
+    try:
+        config = dj_database_url.parse(value, conn_max_age=60, conn_health_checks=True)
+    except (ValueError, KeyError) as error:
+        raise _fail(name, value, f"not a database URL ({error})") from None
+    engine = config.get("ENGINE", "")
+    if engine not in {"django.db.backends.sqlite3", "django.db.backends.postgresql"}:
+        raise _fail(name, value, "expected a sqlite:/// or postgres:// URL")
+    if engine.endswith("sqlite3"):
+        # SQLite keeps one file; a persistent connection buys nothing and a health check
+        # costs a query per request.
+        config["CONN_MAX_AGE"] = 0
+        config["CONN_HEALTH_CHECKS"] = False
+    return config

@@ -1,0 +1,75 @@
+"""The three roles of Quarterdeck and how views say which of them may enter.
+
+Roles are Django groups (created by the migration `roadmap/0002_roles`). Every page and
+API endpoint names its roles explicitly; a signed-in user without one of them gets 403,
+an anonymous visitor is sent to the login page (pages) or gets 401/403 (API).
+Superusers pass every check, as everywhere else in Django.
+"""
+
+from collections.abc import Iterable
+
+from django.contrib.auth.mixins import AccessMixin
+from django.db import models
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
+from rest_framework.permissions import BasePermission
+
+
+class Role(models.TextChoices):
+    MANAGER = "Manager", _("Manager")
+    REVIEWER = "Reviewer", _("Reviewer")
+    FINANCE = "Finance", _("Finance")
+
+
+def roles_of(user) -> frozenset[str]:
+    """The role names of a user, cached on the user object for the request."""
+    if not user.is_authenticated:
+        return frozenset()
+    cached = getattr(user, "_quarterdeck_roles", None)
+    if cached is None:
+        cached = frozenset(user.groups.values_list("name", flat=True))
+        user._quarterdeck_roles = cached
+    return cached
+
+
+def has_role(user, roles: Iterable[str]) -> bool:
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or bool(roles_of(user) & set(roles))
+
+
+class RoleRequiredMixin(AccessMixin):
+    """Class-based view mixin: `allowed_roles = {Role.MANAGER}`.
+
+    Anonymous users are redirected to login; signed-in users without a role get 403.
+    """
+
+    allowed_roles: frozenset[str] = frozenset()
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        # AccessMixin redirects anonymous users to login and raises 403 for the others.
+        if not has_role(request.user, self.allowed_roles):
+            return self.handle_no_permission()
+        return super().dispatch(request, *args, **kwargs)
+
+
+class HasRole(BasePermission):
+    """DRF permission: the view declares `allowed_roles` like the page views do."""
+
+    def has_permission(self, request, view) -> bool:
+        return has_role(request.user, getattr(view, "allowed_roles", ()))
+
+
+def roles_context(request: HttpRequest) -> dict:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"user_roles": frozenset()}
+    roles = set(roles_of(user))
+    if user.is_superuser:
+        roles |= set(Role.values)
+    return {
+        "user_roles": frozenset(roles),
+        "is_manager": Role.MANAGER in roles,
+        "is_reviewer": Role.REVIEWER in roles,
+        "is_finance": Role.FINANCE in roles,
+    }

@@ -1,0 +1,1 @@
+"""Admin for cost models (none yet: they arrive with billing ingestion)."""

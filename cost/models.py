@@ -1,0 +1,1 @@
+"""BigQuery cost data. The billing models arrive with the billing-ingestion issue."""

@@ -1,0 +1,67 @@
+"""Money: a Decimal amount with its ISO 4217 currency. Never a float.
+
+Amounts in different currencies are never added together: `Money + Money` of two
+currencies raises, and callers that may meet mixed currencies use `totals_by_currency`.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+# Currencies without a minor unit (ISO 4217 exponent 0) among those a billing account
+# can use; everything else is shown with two decimals.
+ZERO_DECIMAL_CURRENCIES = frozenset({"JPY", "KRW", "CLP", "VND", "ISK", "HUF", "TWD", "IDR"})
+
+
+class CurrencyMismatch(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount: Decimal
+    currency: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.amount, Decimal):
+            raise TypeError(f"Money amount must be a Decimal, not {type(self.amount).__name__}")
+
+    def __add__(self, other: "Money") -> "Money":
+        self._check(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: "Money") -> "Money":
+        self._check(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __mul__(self, factor: Decimal | int) -> "Money":
+        return Money(self.amount * factor, self.currency)
+
+    __rmul__ = __mul__
+
+    def __neg__(self) -> "Money":
+        return Money(-self.amount, self.currency)
+
+    def _check(self, other: "Money") -> None:
+        if other.currency != self.currency:
+            raise CurrencyMismatch(f"cannot combine {self.currency} and {other.currency}")
+
+    @property
+    def minor_digits(self) -> int:
+        return 0 if self.currency in ZERO_DECIMAL_CURRENCIES else 2
+
+    def rounded(self) -> Decimal:
+        """The amount rounded to the currency's minor unit, for display only."""
+        return self.amount.quantize(Decimal(1).scaleb(-self.minor_digits), ROUND_HALF_UP)
+
+    def __str__(self) -> str:
+        return f"{self.rounded():,} {self.currency}"
+
+
+def totals_by_currency(values: Iterable["Money | None"]) -> list[Money]:
+    """One total per currency (sorted by currency code); None values are skipped."""
+    totals: dict[str, Decimal] = {}
+    for value in values:
+        if value is not None:
+            totals[value.currency] = totals.get(value.currency, Decimal(0)) + value.amount
+    return [Money(amount, currency) for currency, amount in sorted(totals.items())]
