@@ -1,0 +1,254 @@
+from django import forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from roadmap.history import current_values
+from roadmap.models import (
+    EDITABLE_FIELDS,
+    Quarter,
+    RoadmapItem,
+    parse_quarter_code,
+    quarter_code,
+)
+
+
+def quarter_choices(*extra: str) -> list[tuple[str, str]]:
+    """From last quarter to seven quarters ahead, plus any quarter already in use."""
+    current = Quarter.from_code(Quarter.current_code()).index
+    codes = {quarter_code(current + offset) for offset in range(-1, 8)}
+    codes.update(code for code in extra if code)
+    codes.update(Quarter.objects.values_list("code", flat=True))
+    ordered = sorted(codes, key=lambda code: parse_quarter_code(code))
+    return [("", "—"), *[(code, code) for code in ordered]]
+
+
+class QuarterField(forms.ChoiceField):
+    """A quarter picked by its code; the Quarter row is created on first use."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(choices=quarter_choices, **kwargs)
+
+    def valid_value(self, value: str) -> bool:
+        try:
+            parse_quarter_code(value)
+        except ValidationError:
+            return False
+        return True
+
+    def clean(self, value: str) -> Quarter | None:
+        value = super().clean(value)
+        return Quarter.objects.for_code(value) if value else None
+
+    def prepare_value(self, value) -> str:
+        if isinstance(value, Quarter):
+            return value.code
+        if isinstance(value, int):
+            return Quarter.objects.filter(pk=value).values_list("code", flat=True).first() or ""
+        return value or ""
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.get_full_name() or obj.get_username()
+
+
+ITEM_FIELDS = EDITABLE_FIELDS
+
+FIELDSETS = [
+    (_("What and who"), ["title", "description", "theme", "owner", "team", "requesting_teams"]),
+    (_("When"), ["status", "start_quarter", "target_quarter", "depends_on"]),
+    (_("RICE"), ["reach", "impact", "confidence", "rice_effort_months"]),
+    (_("WSJF"), ["business_value", "time_criticality", "risk_reduction", "job_size"]),
+    (_("Cost"), ["effort_weeks", "currency", "bq_monthly_cost_change", "one_off_cost"]),
+    (
+        _("Benefit"),
+        [
+            "users_affected",
+            "hours_saved_per_month",
+            "benefit_narrative",
+            "benefit_chain",
+            "evidence_links",
+        ],
+    ),
+    (_("Links and risks"), ["links", "risks"]),
+]
+
+
+class RoadmapItemForm(forms.ModelForm):
+    """Create/edit form. `version` carries the version the editor loaded, so a save based
+    on a stale copy is refused instead of overwriting someone else's change."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    start_quarter = QuarterField(label=_("Start quarter"), required=False)
+    target_quarter = QuarterField(label=_("Target quarter"), required=False)
+
+    class Meta:
+        model = RoadmapItem
+        fields = ITEM_FIELDS
+        field_classes = {"owner": UserChoiceField}
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 5}),
+            "risks": forms.Textarea(attrs={"rows": 3}),
+            "benefit_narrative": forms.Textarea(attrs={"rows": 4}),
+            "links": forms.Textarea(attrs={"rows": 2}),
+            "evidence_links": forms.Textarea(attrs={"rows": 2}),
+            "requesting_teams": forms.CheckboxSelectMultiple,
+            "depends_on": forms.SelectMultiple(attrs={"size": 6}),
+            "reach": forms.NumberInput(attrs={"min": 0}),
+            "rice_effort_months": forms.NumberInput(attrs={"min": "0.5", "step": "0.5"}),
+            "effort_weeks": forms.NumberInput(attrs={"min": 0, "step": "0.5"}),
+            "one_off_cost": forms.NumberInput(attrs={"min": 0, "step": "0.01"}),
+            "bq_monthly_cost_change": forms.NumberInput(attrs={"step": "0.01"}),
+            "hours_saved_per_month": forms.NumberInput(attrs={"min": 0, "step": "0.5"}),
+            "currency": forms.TextInput(
+                attrs={"size": 3, "maxlength": 3, "pattern": "[A-Za-z]{3}", "class": "upper"}
+            ),
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = (
+            get_user_model().objects.filter(is_active=True).order_by("first_name", "username")
+        )
+        others = RoadmapItem.objects.exclude(status=RoadmapItem.Status.DROPPED)
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.pk)
+            self.fields["version"].initial = self.instance.version
+        self.fields["depends_on"].queryset = others.order_by("title")
+        self.fields["depends_on"].required = False
+
+    def clean_currency(self) -> str:
+        return self.cleaned_data["currency"].upper()
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        start, target = cleaned.get("start_quarter"), cleaned.get("target_quarter")
+        if start and target and start.start_date > target.start_date:
+            self.add_error(
+                "target_quarter", _("The target quarter cannot come before the start quarter.")
+            )
+        if start and not target and "target_quarter" not in self.errors:
+            self.add_error("target_quarter", _("Choose a target quarter as well."))
+        depends_on = cleaned.get("depends_on")
+        if self.instance.pk and depends_on:
+            loop = _dependency_loop(self.instance, depends_on)
+            if loop:
+                self.add_error(
+                    "depends_on",
+                    _("That would make a loop: %(path)s") % {"path": " → ".join(loop)},
+                )
+        return cleaned
+
+    wide_fields = frozenset(
+        {
+            "title",
+            "description",
+            "requesting_teams",
+            "depends_on",
+            "links",
+            "risks",
+            "benefit_narrative",
+            "benefit_chain",
+            "evidence_links",
+        }
+    )
+
+    def my_values(self) -> dict:
+        """The cleaned input, shaped like `history.current_values` (ids, sets of ids)."""
+        values = {}
+        for name in ITEM_FIELDS:
+            value = self.cleaned_data.get(name)
+            if isinstance(value, models.Model):
+                value = value.pk
+            elif isinstance(value, models.QuerySet | list | tuple):
+                value = frozenset(obj.pk for obj in value)
+            values[name] = value
+        return values
+
+    def rebase(self, conflict) -> "RebasedForm":
+        """Three-way merge of this (refused) edit onto the item as it is now.
+
+        Fields only the other person changed take their value; fields only this editor
+        changed keep theirs; fields both changed keep this editor's value and are flagged.
+        Nothing is saved: the editor reviews the merged form and saves again.
+        """
+        current = current_values(conflict.item, ITEM_FIELDS)
+        base = conflict.base_values or current
+        mine = self.my_values()
+        now = RoadmapItemForm(instance=conflict.item)
+        data = self.data.copy()
+        taken, clashes = [], []
+        for name in ITEM_FIELDS:
+            if current[name] == base[name]:
+                continue
+            if mine[name] == base[name]:
+                value = now[name].value()
+                if isinstance(value, list | tuple):
+                    data.setlist(name, [str(v) for v in value])
+                else:
+                    data[name] = "" if value is None else str(value)
+                taken.append(name)
+            elif mine[name] != current[name]:
+                clashes.append(name)
+        data["version"] = str(conflict.current_version)
+        form = RebasedForm(data=data, instance=conflict.item)
+        form.taken_fields, form.clashing_fields = taken, clashes
+        return form
+
+    def fieldsets(self) -> list[tuple[str, list[forms.BoundField]]]:
+        return [(title, [self[name] for name in names]) for title, names in FIELDSETS]
+
+
+class RebasedForm(RoadmapItemForm):
+    taken_fields: list[str]
+    clashing_fields: list[str]
+
+
+def _dependency_loop(item: RoadmapItem, chosen) -> list[str] | None:
+    """If `item` depending on `chosen` closes a cycle, the titles along it."""
+    edges: dict[int, list[int]] = {}
+    titles: dict[int, str] = {}
+    through = RoadmapItem.depends_on.through.objects.values_list(
+        "from_roadmapitem_id", "to_roadmapitem_id"
+    )
+    for source, target in through:
+        if source != item.pk:
+            edges.setdefault(source, []).append(target)
+    for candidate in RoadmapItem.objects.values_list("pk", "title"):
+        titles[candidate[0]] = candidate[1]
+    for start in chosen:
+        stack = [(start.pk, [start.pk])]
+        seen: set[int] = set()
+        while stack:
+            node, path = stack.pop()
+            if node == item.pk:
+                return [titles[item.pk], *[titles[step] for step in path]]
+            if node in seen:
+                continue
+            seen.add(node)
+            stack.extend((following, [*path, following]) for following in edges.get(node, []))
+    return None
+
+
+class MoveItemForm(forms.Form):
+    to_rank = forms.IntegerField(min_value=1, required=False)
+    direction = forms.ChoiceField(choices=[("up", "up"), ("down", "down")], required=False)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if not cleaned.get("to_rank") and not cleaned.get("direction"):
+            raise ValidationError(_("Say where to move the item: a rank, up or down."))
+        return cleaned
+
+    def target_rank(self, current: int) -> int:
+        if self.cleaned_data.get("to_rank"):
+            return self.cleaned_data["to_rank"]
+        return current - 1 if self.cleaned_data["direction"] == "up" else current + 1
+
+
+class ImportItemsForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV file"), help_text=_("UTF-8, with the columns of an export.")
+    )

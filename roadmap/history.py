@@ -1,0 +1,193 @@
+"""Readable change history of roadmap items, built on django-simple-history's records.
+
+Every save of an item (form, CSV import, reorder, admin) leaves a historical record;
+this module turns consecutive records into "who changed which field from what to what,
+when", with foreign keys and many-to-many values shown by name.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import models
+from simple_history.utils import get_m2m_reverse_field_name
+
+from roadmap.models import RoadmapItem
+
+HIDDEN_FIELDS = {"version"}
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    label: str
+    old: str
+    new: str
+
+
+@dataclass
+class ChangeSet:
+    when: datetime
+    who: str
+    kind: str  # "created", "changed", "deleted"
+    changes: list[FieldChange] = field(default_factory=list)
+
+
+class _Names:
+    """Display names for related ids, fetched once per model."""
+
+    def __init__(self) -> None:
+        self._wanted: dict[type[models.Model], set[int]] = defaultdict(set)
+        self._names: dict[type[models.Model], dict[int, str]] = {}
+
+    def want(self, model: type[models.Model], pk: int | None) -> None:
+        if pk is not None:
+            self._wanted[model].add(pk)
+
+    def name(self, model: type[models.Model], pk: int | None) -> str:
+        if pk is None:
+            return "—"
+        if model not in self._names:
+            self._names[model] = {
+                obj.pk: str(obj)
+                for obj in model._default_manager.filter(pk__in=self._wanted[model])
+            }
+        return self._names[model].get(pk, f"#{pk} (deleted)")
+
+
+def _user_label(record) -> str:
+    user = record.history_user
+    if user is None:
+        return "system"
+    return user.get_full_name() or user.get_username()
+
+
+def _field_meta(name: str) -> models.Field:
+    return RoadmapItem._meta.get_field(name)
+
+
+def _m2m_ids(rows: list[dict], field_name: str) -> list[int]:
+    other = get_m2m_reverse_field_name(_field_meta(field_name))
+    return sorted(row[other] for row in rows)
+
+
+def _display(field_name: str, value, names: _Names) -> str:
+    meta = _field_meta(field_name)
+    if meta.many_to_many:
+        labels = [names.name(meta.related_model, pk) for pk in _m2m_ids(value, field_name)]
+        return ", ".join(labels) or "—"
+    if meta.is_relation:
+        return names.name(meta.related_model, value)
+    if value in (None, ""):
+        return "—"
+    if meta.choices:
+        return str(dict(meta.flatchoices).get(value, value))
+    return str(value)
+
+
+def _diffs(new, old) -> list:
+    delta = new.diff_against(old)
+    return [change for change in delta.changes if change.field not in HIDDEN_FIELDS]
+
+
+def _collect(changes: list, names: _Names) -> None:
+    for change in changes:
+        meta = _field_meta(change.field)
+        if meta.many_to_many:
+            for rows in (change.old, change.new):
+                for pk in _m2m_ids(rows, change.field):
+                    names.want(meta.related_model, pk)
+        elif meta.is_relation:
+            names.want(meta.related_model, change.old)
+            names.want(meta.related_model, change.new)
+
+
+def _field_changes(changes: list, names: _Names) -> list[FieldChange]:
+    return [
+        FieldChange(
+            field=change.field,
+            label=str(_field_meta(change.field).verbose_name),
+            old=_display(change.field, change.old, names),
+            new=_display(change.field, change.new, names),
+        )
+        for change in changes
+    ]
+
+
+def item_history(item: RoadmapItem) -> list[ChangeSet]:
+    """Newest first: one entry per save that changed something visible."""
+    records = list(item.history.select_related("history_user").order_by("history_date", "pk"))
+    names = _Names()
+    raw: list[tuple[object, str, list]] = []
+    previous = None
+    for record in records:
+        if previous is None or record.history_type == "+":
+            raw.append((record, "created", []))
+        else:
+            changes = _diffs(record, previous)
+            if changes:
+                raw.append((record, "changed", changes))
+                _collect(changes, names)
+        previous = record
+    return [
+        ChangeSet(
+            when=record.history_date,
+            who=_user_label(record),
+            kind=kind,
+            changes=_field_changes(changes, names),
+        )
+        for record, kind, changes in reversed(raw)
+    ]
+
+
+def changes_since(item: RoadmapItem, version: int) -> ChangeSet | None:
+    """What changed in an item after the given version was saved: the difference between
+    the last record of that version and the newest record, with the people who made it."""
+    baseline = item.history.filter(version=version).order_by("-history_date", "-pk").first()
+    latest = item.history.select_related("history_user").order_by("-history_date", "-pk").first()
+    if baseline is None or latest is None or baseline.pk == latest.pk:
+        return None
+    names = _Names()
+    changes = _diffs(latest, baseline)
+    _collect(changes, names)
+    authors = (
+        item.history.filter(history_date__gt=baseline.history_date)
+        .select_related("history_user")
+        .order_by("history_date")
+    )
+    who = ", ".join(dict.fromkeys(_user_label(record) for record in authors)) or "someone"
+    return ChangeSet(
+        when=latest.history_date, who=who, kind="changed", changes=_field_changes(changes, names)
+    )
+
+
+def values_at_version(item: RoadmapItem, version: int, fields: list[str]) -> dict | None:
+    """The item's field values (foreign keys as ids, many-to-many as sets of ids) as they
+    were when `version` was saved; None if no record of that version is kept."""
+    record = item.history.filter(version=version).order_by("-history_date", "-pk").first()
+    if record is None:
+        return None
+    values = {}
+    for name in fields:
+        meta = _field_meta(name)
+        if meta.many_to_many:
+            rows = list(getattr(record, name).values(*_through_fields(name)))
+            values[name] = frozenset(_m2m_ids(rows, name))
+        else:
+            values[name] = getattr(record, meta.attname)
+    return values
+
+
+def current_values(item: RoadmapItem, fields: list[str]) -> dict:
+    values = {}
+    for name in fields:
+        meta = _field_meta(name)
+        if meta.many_to_many:
+            values[name] = frozenset(getattr(item, name).values_list("pk", flat=True))
+        else:
+            values[name] = getattr(item, meta.attname)
+    return values
+
+
+def _through_fields(name: str) -> list[str]:
+    return [get_m2m_reverse_field_name(_field_meta(name))]

@@ -1,0 +1,40 @@
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from roadmap.demo import DEMO_USERS, load_demo
+from roadmap.models import RoadmapItem
+
+
+class Command(BaseCommand):
+    help = "Load the demo roadmap and users. Safe to run again: nothing is duplicated."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Only load into a database with no users and no roadmap items (make run).",
+        )
+
+    def handle(self, *args, if_empty: bool = False, **options) -> None:
+        users = get_user_model().objects
+        if if_empty and (users.exists() or RoadmapItem.objects.exists()):
+            self.stdout.write("The database already has data; the demo was not loaded.")
+            created: set[str] = set()
+        else:
+            result = load_demo(today=timezone.localdate())
+            self.stdout.write(
+                f"Demo roadmap: {result.items_created} items created, "
+                f"{result.items_total} in total."
+            )
+            created = {username for username, _password, _role in result.users_created}
+        present = set(
+            users.filter(username__in=[u[0] for u in DEMO_USERS]).values_list("username", flat=True)
+        )
+        if not present:
+            return
+        self.stdout.write("Demo logins (username / password / role):")
+        for username, password, *_names, role, _staff in DEMO_USERS:
+            if username in present:
+                note = "" if username in created else "  (existing user: password unchanged)"
+                self.stdout.write(f"  {username:<8} / {password:<22} / {role}{note}")

@@ -1,0 +1,228 @@
+"""Drafting the roadmap: saving items without lost updates, reordering priority, and the
+four-quarter board with planned effort against capacity."""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F
+from simple_history.utils import bulk_update_with_history
+
+from cost.money import Money, totals_by_currency
+from roadmap.history import ChangeSet, changes_since, values_at_version
+from roadmap.models import EDITABLE_FIELDS, Quarter, RoadmapItem, Team, TeamCapacity, Theme
+
+OPEN_STATUSES = (
+    RoadmapItem.Status.PROPOSED,
+    RoadmapItem.Status.PLANNED,
+    RoadmapItem.Status.IN_PROGRESS,
+)
+
+
+class EditConflict(Exception):
+    """Someone saved the item after the editor loaded it; their save would overwrite it."""
+
+    def __init__(
+        self,
+        item: RoadmapItem,
+        changes: ChangeSet | None,
+        base_values: dict | None,
+    ):
+        super().__init__(f"{item} was changed by someone else")
+        self.item = item  # as it is now
+        self.changes = changes  # what the others changed since the editor's version
+        self.base_values = base_values  # the item as the editor loaded it
+
+    @property
+    def current_version(self) -> int:
+        return self.item.version
+
+
+@transaction.atomic
+def save_item(
+    *,
+    item: RoadmapItem,
+    requesting_teams: Iterable[Team],
+    depends_on: Iterable[RoadmapItem],
+    expected_version: int | None,
+    by: AbstractBaseUser,
+) -> RoadmapItem:
+    """Create or update an item, refusing the save if the item moved past `expected_version`.
+
+    The version check is a conditional UPDATE, so of two concurrent saves exactly one wins
+    on both PostgreSQL and SQLite; the loser gets EditConflict describing what changed.
+    """
+    item._history_user = by
+    if item.pk is None:
+        item.rank = RoadmapItem.objects.filter(status__in=OPEN_STATUSES).next_rank()
+        item.version = 1
+    else:
+        won = RoadmapItem.objects.filter(pk=item.pk, version=expected_version).update(
+            version=F("version") + 1
+        )
+        if not won:
+            current = RoadmapItem.objects.get(pk=item.pk)
+            raise EditConflict(
+                current,
+                changes_since(current, expected_version or 0),
+                values_at_version(current, expected_version or 0, EDITABLE_FIELDS),
+            )
+        item.version = expected_version + 1
+        # Rank is never edited through this path; keep whatever reordering did meanwhile.
+        item.rank = RoadmapItem.objects.values_list("rank", flat=True).get(pk=item.pk)
+    item.save()
+    _set_if_changed(item, "requesting_teams", requesting_teams)
+    _set_if_changed(item, "depends_on", depends_on)
+    return item
+
+
+def _set_if_changed(item: RoadmapItem, name: str, objects: Iterable) -> None:
+    manager = getattr(item, name)
+    wanted = {obj.pk for obj in objects}
+    if set(manager.values_list("pk", flat=True)) != wanted:
+        manager.set(wanted)
+
+
+@transaction.atomic
+def move_item(*, item: RoadmapItem, to_rank: int, by: AbstractBaseUser) -> RoadmapItem:
+    """Put an open item at priority `to_rank` (1 = top) and renumber the open items 1..n."""
+    ordered = list(
+        RoadmapItem.objects.select_for_update()
+        .filter(status__in=OPEN_STATUSES)
+        .order_by("rank", "id")
+    )
+    moving = next((candidate for candidate in ordered if candidate.pk == item.pk), None)
+    if moving is None:
+        raise ValueError("Only proposed, planned or in-progress items have a priority rank.")
+    ordered.remove(moving)
+    position = min(max(to_rank, 1), len(ordered) + 1)
+    ordered.insert(position - 1, moving)
+    _renumber(ordered, by=by)
+    moving.refresh_from_db(fields=["rank"])
+    return moving
+
+
+def normalise_ranks(*, by: AbstractBaseUser | None) -> None:
+    """Renumber open items 1..n in their current order (after an import, say)."""
+    ordered = list(
+        RoadmapItem.objects.select_for_update()
+        .filter(status__in=OPEN_STATUSES)
+        .order_by("rank", "id")
+    )
+    _renumber(ordered, by=by)
+
+
+def _renumber(ordered: Sequence[RoadmapItem], *, by: AbstractBaseUser | None) -> None:
+    changed = []
+    for rank, candidate in enumerate(ordered, start=1):
+        if candidate.rank != rank:
+            candidate.rank = rank
+            changed.append(candidate)
+    if changed:
+        bulk_update_with_history(changed, RoadmapItem, ["rank"], default_user=by)
+
+
+# --- The board -----------------------------------------------------------------------
+
+
+@dataclass
+class QuarterColumn:
+    quarter: Quarter
+    planned_weeks: Decimal = Decimal(0)
+    capacity_weeks: Decimal | None = None
+    people_cost: list[Money] = field(default_factory=list)
+    item_count: int = 0
+
+    @property
+    def load_percent(self) -> int | None:
+        if not self.capacity_weeks:
+            return None
+        return round(self.planned_weeks * 100 / self.capacity_weeks)
+
+    @property
+    def over_committed(self) -> bool:
+        return self.capacity_weeks is not None and self.planned_weeks > self.capacity_weeks
+
+    @property
+    def over_by_weeks(self) -> Decimal | None:
+        if not self.over_committed:
+            return None
+        return self.planned_weeks - self.capacity_weeks
+
+
+@dataclass
+class ThemeRow:
+    theme: Theme
+    cells: list[list[RoadmapItem]]
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(self.cells)
+
+
+@dataclass
+class Board:
+    columns: list[QuarterColumn]
+    rows: list[ThemeRow]
+    unscheduled: int
+    previous_code: str
+    next_code: str
+
+
+def build_board(*, first_code: str, count: int = 4) -> Board:
+    """Quarters as columns, themes as rows; an item sits in every quarter from its start
+    quarter to its target quarter, and its effort is spread evenly over them."""
+    quarters = Quarter.objects.window(first_code, count)
+    position = {quarter.index: column for column, quarter in enumerate(quarters)}
+    columns = [QuarterColumn(quarter=quarter) for quarter in quarters]
+
+    saved = [quarter.pk for quarter in quarters if quarter.pk]
+    capacity: dict[int, Decimal] = defaultdict(Decimal)
+    for row in TeamCapacity.objects.filter(quarter__in=saved).values("quarter", "person_weeks"):
+        capacity[row["quarter"]] += row["person_weeks"]
+    for column in columns:
+        if column.quarter.pk in capacity:
+            column.capacity_weeks = capacity[column.quarter.pk]
+
+    themes = list(Theme.objects.all())
+    cells: dict[int, list[list[RoadmapItem]]] = {
+        theme.pk: [[] for _ in quarters] for theme in themes
+    }
+    costs: list[list[Money]] = [[] for _ in quarters]
+    unscheduled = 0
+    items = (
+        RoadmapItem.objects.exclude(status=RoadmapItem.Status.DROPPED)
+        .select_related("theme", "owner", "team", "start_quarter", "target_quarter")
+        .order_by("rank", "id")
+    )
+    for item in items:
+        span = item.quarter_span()
+        if not span:
+            unscheduled += 1
+            continue
+        share = (item.effort_weeks or Decimal(0)) / len(span)
+        people = item.people_cost()
+        for index in span:
+            column = position.get(index)
+            if column is None:
+                continue
+            cells[item.theme_id][column].append(item)
+            columns[column].planned_weeks += share
+            columns[column].item_count += 1
+            if people is not None:
+                costs[column].append(people * (Decimal(1) / len(span)))
+    for column, column_costs in zip(columns, costs, strict=True):
+        column.people_cost = totals_by_currency(column_costs)
+        column.planned_weeks = column.planned_weeks.quantize(Decimal("0.1"))
+
+    first = quarters[0]
+    return Board(
+        columns=columns,
+        rows=[ThemeRow(theme=theme, cells=cells[theme.pk]) for theme in themes],
+        unscheduled=unscheduled,
+        previous_code=first.shifted(-1),
+        next_code=first.shifted(1),
+    )

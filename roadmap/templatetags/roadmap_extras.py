@@ -1,0 +1,58 @@
+from decimal import Decimal
+
+from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from cost.money import Money
+from roadmap.rendering import render_markdown
+
+register = template.Library()
+
+
+@register.filter(name="markdown")
+def markdown_filter(text: str) -> SafeString:
+    return render_markdown(text)
+
+
+@register.filter
+def money(value: Money | None) -> str:
+    """'12,400.00 USD', or an em dash when unknown."""
+    return "—" if value is None else str(value)
+
+
+@register.filter
+def signed_money(value: Money | None) -> str:
+    if value is None:
+        return "—"
+    sign = "+" if value.amount > 0 else ""
+    return f"{sign}{value}"
+
+
+@register.filter
+def number(value: Decimal | int | None) -> str:
+    """Decimals without trailing zeros ('12.5', '3'), thousands separated."""
+    if value is None:
+        return "—"
+    if isinstance(value, Decimal):
+        value = value.normalize()
+        if value == value.to_integral():
+            value = value.quantize(Decimal(1))
+    return f"{value:,}"
+
+
+@register.simple_tag(takes_context=True)
+def sort_link(context, key: str, label: str) -> str:
+    """A column header that sorts by `key`, toggling direction on a second click."""
+    current = context["sort"]
+    descending_first = key in context["descending_by_default"]
+    if current.lstrip("-") == key:
+        target = key if current.startswith("-") else f"-{key}"
+        arrow = " ▼" if current.startswith("-") else " ▲"
+        state = "descending" if current.startswith("-") else "ascending"
+    else:
+        target = f"-{key}" if descending_first else key
+        arrow, state = "", "none"
+    query = context["query"]
+    href = f"?{query}&sort={target}" if query else f"?sort={target}"
+    return format_html('<a href="{}" aria-sort="{}">{}{}</a>', href, state, label, arrow)

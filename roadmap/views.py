@@ -1,0 +1,316 @@
+"""Pages of the roadmap. Who may use each is stated by `allowed_roles` on the view."""
+
+import io
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import FormView, TemplateView
+
+from config.roles import Role, RoleRequiredMixin
+from roadmap import scoring
+from roadmap.filters import ItemFilter
+from roadmap.forms import ImportItemsForm, MoveItemForm, RoadmapItemForm
+from roadmap.history import item_history
+from roadmap.models import Quarter, RoadmapItem, parse_quarter_code
+from roadmap.planning import OPEN_STATUSES, EditConflict, build_board, move_item, save_item
+from roadmap.spreadsheets import ImportRejected, export_items, import_items, items_for_export
+
+MANAGERS = frozenset({Role.MANAGER})
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+
+
+class HomeView(LoginRequiredMixin, TemplateView):
+    """Any signed-in user: a landing page listing what their roles open."""
+
+    template_name = "home.html"
+
+
+class BoardView(RoleRequiredMixin, TemplateView):
+    """Managers: the four-quarter roadmap, themes as rows, capacity per quarter."""
+
+    allowed_roles = MANAGERS
+    template_name = "roadmap/board.html"
+
+    def get_context_data(self, **kwargs) -> dict:
+        first = self.request.GET.get("from") or Quarter.current_code()
+        try:
+            parse_quarter_code(first)
+        except ValidationError as error:
+            messages.error(self.request, error.messages[0])
+            first = Quarter.current_code()
+        board = build_board(first_code=first.upper())
+        return {
+            **super().get_context_data(**kwargs),
+            "board": board,
+            "current_code": Quarter.current_code(),
+        }
+
+
+@dataclass
+class ItemRow:
+    item: RoadmapItem
+    rice: Decimal | None
+    wsjf: Decimal | None
+    rice_rank: int | None
+    wsjf_rank: int | None
+    is_open: bool
+
+    @property
+    def disagreement(self) -> int | None:
+        """How far apart the manual, RICE and WSJF ranks are (0 = all agree)."""
+        ranks = [rank for rank in (self.manual_rank, self.rice_rank, self.wsjf_rank) if rank]
+        return max(ranks) - min(ranks) if len(ranks) > 1 else None
+
+    @property
+    def manual_rank(self) -> int | None:
+        return self.item.rank if self.is_open else None
+
+
+SORT_KEYS = {
+    "rank": lambda row: (not row.is_open, row.item.rank, row.item.pk),
+    "rice": lambda row: row.rice,
+    "wsjf": lambda row: row.wsjf,
+    "title": lambda row: row.item.title.lower(),
+    "target": lambda row: row.item.target_quarter.start_date if row.item.target_quarter else None,
+    "effort": lambda row: row.item.effort_weeks,
+    "people_cost": lambda row: c.amount if (c := row.item.people_cost()) else None,
+    "bq_change": lambda row: row.item.bq_monthly_cost_change,
+    "hours_saved": lambda row: row.item.hours_saved_per_month,
+    "cost_per_hour": lambda row: c.amount if (c := row.item.cost_per_hour_saved()) else None,
+    "payback": lambda row: row.item.payback_months(),
+    "disagreement": lambda row: row.disagreement,
+}
+DESCENDING_BY_DEFAULT = {"rice", "wsjf", "hours_saved", "disagreement"}
+
+
+def _sorted_rows(rows: list[ItemRow], sort: str) -> list[ItemRow]:
+    descending = sort.startswith("-")
+    key = SORT_KEYS[sort.lstrip("-")]
+    known = [row for row in rows if key(row) is not None]
+    unknown = [row for row in rows if key(row) is None]
+    # Items without a value always go last, whichever way the column is sorted.
+    return sorted(known, key=key, reverse=descending) + unknown
+
+
+class ItemListView(RoleRequiredMixin, TemplateView):
+    """Managers: ranked list with scores and cost/benefit, sortable and filterable."""
+
+    allowed_roles = MANAGERS
+    template_name = "roadmap/item_list.html"
+
+    def get_context_data(self, **kwargs) -> dict:
+        params = self.request.GET.copy()
+        if "status" not in params:
+            params.setlist("status", list(OPEN_STATUSES))
+        filterset = ItemFilter(params, queryset=RoadmapItem.objects.all())
+        visible = set(filterset.qs.values_list("pk", flat=True))
+        items = list(RoadmapItem.objects.with_related())
+        open_items = [item for item in items if item.status in OPEN_STATUSES]
+        rice_ranks = scoring.competition_ranks(open_items, RoadmapItem.rice_score)
+        wsjf_ranks = scoring.competition_ranks(open_items, RoadmapItem.wsjf_score)
+        rows = [
+            ItemRow(
+                item=item,
+                rice=item.rice_score(),
+                wsjf=item.wsjf_score(),
+                rice_rank=rice_ranks.get(item),
+                wsjf_rank=wsjf_ranks.get(item),
+                is_open=item.status in OPEN_STATUSES,
+            )
+            for item in items
+            if item.pk in visible
+        ]
+        sort = self.request.GET.get("sort", "rank")
+        if sort.lstrip("-") not in SORT_KEYS:
+            sort = "rank"
+        query = params.copy()
+        query.pop("sort", None)
+        return {
+            **super().get_context_data(**kwargs),
+            "filter": filterset,
+            "rows": _sorted_rows(rows, sort),
+            "sort": sort,
+            "query": query.urlencode(),
+            "open_count": len(open_items),
+            "descending_by_default": DESCENDING_BY_DEFAULT,
+            "can_reorder": sort == "rank",
+        }
+
+
+class ItemDetailView(RoleRequiredMixin, TemplateView):
+    """Managers: every field of an item, rendered Markdown, and its change history."""
+
+    allowed_roles = MANAGERS
+    template_name = "roadmap/item_detail.html"
+
+    def get_context_data(self, **kwargs) -> dict:
+        item = get_object_or_404(
+            RoadmapItem.objects.with_related().prefetch_related("depends_on", "blocks"),
+            pk=kwargs["pk"],
+        )
+        return {**super().get_context_data(**kwargs), "item": item, "history": item_history(item)}
+
+
+class ItemFormMixin(RoleRequiredMixin):
+    allowed_roles = MANAGERS
+    template_name = "roadmap/item_form.html"
+
+    def render_form(
+        self,
+        form: RoadmapItemForm,
+        item: RoadmapItem | None,
+        conflict: EditConflict | None = None,
+        status: int = 200,
+    ) -> HttpResponse:
+        return render(
+            self.request,
+            self.template_name,
+            {"form": form, "item": item, "conflict": conflict},
+            status=status,
+        )
+
+    def save(self, form: RoadmapItemForm, item: RoadmapItem | None) -> HttpResponse:
+        if not form.is_valid():
+            return self.render_form(form, item, status=400)
+        try:
+            saved = save_item(
+                item=form.instance,
+                requesting_teams=form.cleaned_data["requesting_teams"],
+                depends_on=form.cleaned_data["depends_on"],
+                expected_version=form.cleaned_data.get("version"),
+                by=self.request.user,
+            )
+        except EditConflict as conflict:
+            # Nothing is saved. The form comes back with the other person's changes merged
+            # in and clashing fields flagged; the next save (on the version now shown) wins.
+            rebased = form.rebase(conflict)
+            return self.render_form(rebased, conflict.item, conflict=conflict, status=409)
+        messages.success(self.request, _("Saved “%s”.") % saved.title)
+        return redirect(saved)
+
+
+class ItemCreateView(ItemFormMixin, View):
+    """Managers: draft a new item; it joins the bottom of the priority list."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        initial = {
+            "target_quarter": request.GET.get("quarter", ""),
+            "theme": request.GET.get("theme"),
+        }
+        return self.render_form(RoadmapItemForm(initial=initial), None)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        return self.save(RoadmapItemForm(data=request.POST), None)
+
+
+class ItemUpdateView(ItemFormMixin, View):
+    """Managers: edit an item; a save based on an outdated copy is refused (409)."""
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        item = get_object_or_404(RoadmapItem, pk=pk)
+        return self.render_form(RoadmapItemForm(instance=item), item)
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        item = get_object_or_404(RoadmapItem, pk=pk)
+        return self.save(RoadmapItemForm(data=request.POST, instance=item), item)
+
+
+class ItemMoveView(RoleRequiredMixin, View):
+    """Managers: move an open item up, down, or to a given priority rank (POST only)."""
+
+    allowed_roles = MANAGERS
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        item = get_object_or_404(RoadmapItem, pk=pk)
+        form = MoveItemForm(request.POST)
+        back = _safe_next(request, reverse("roadmap:item-list"))
+        if item.status not in OPEN_STATUSES:
+            messages.error(request, _("Only proposed, planned or in-progress items have a rank."))
+            return HttpResponseRedirect(back)
+        if not form.is_valid():
+            messages.error(
+                request, " ".join(form.errors.get("__all__", [])) or _("Give a rank of 1 or more.")
+            )
+            return HttpResponseRedirect(back)
+        moved = move_item(item=item, to_rank=form.target_rank(item.rank), by=request.user)
+        messages.success(
+            request, _("“%(title)s” is now #%(rank)s.") % {"title": moved.title, "rank": moved.rank}
+        )
+        return HttpResponseRedirect(back)
+
+
+def _safe_next(request: HttpRequest, default: str) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return default
+
+
+class ItemExportView(RoleRequiredMixin, View):
+    """Managers: every item as CSV (UTF-8 with BOM so spreadsheets read accents and kanji)."""
+
+    allowed_roles = MANAGERS
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        buffer = io.StringIO()
+        buffer.write("\ufeff")
+        export_items(items_for_export(), buffer)
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="roadmap-{stamp}.csv"'
+        return response
+
+
+class ItemImportView(RoleRequiredMixin, FormView):
+    """Managers: import a CSV; all rows or none, every bad row reported."""
+
+    allowed_roles = MANAGERS
+    template_name = "roadmap/item_import.html"
+    form_class = ImportItemsForm
+
+    def form_valid(self, form: ImportItemsForm) -> HttpResponse:
+        upload = form.cleaned_data["file"]
+        if upload.size > MAX_IMPORT_BYTES:
+            form.add_error("file", _("The file is larger than 5 MB."))
+            return self.form_invalid(form)
+        try:
+            result = import_items(data=upload.read(), by=self.request.user)
+        except ImportRejected as rejected:
+            return self.render_to_response(
+                self.get_context_data(form=form, errors=rejected.errors, filename=upload.name),
+                status=400,
+            )
+        except EditConflict as conflict:
+            form.add_error(
+                "file",
+                _("“%s” was changed while importing; nothing was imported. Try again.")
+                % conflict.item.title,
+            )
+            return self.form_invalid(form)
+        messages.success(
+            self.request,
+            _(
+                "Imported %(name)s: %(created)s created, %(updated)s updated, "
+                "%(unchanged)s unchanged."
+            )
+            % {
+                "name": upload.name,
+                "created": result.created,
+                "updated": result.updated,
+                "unchanged": result.unchanged,
+            },
+        )
+        return redirect("roadmap:item-list")
