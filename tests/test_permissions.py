@@ -1,0 +1,124 @@
+"""Every page and endpoint, every role: the allowed roles get in, the others get 403,
+anonymous visitors are sent to sign in (pages) or refused (API)."""
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from config.roles import Role
+from tests.roadmap.factories import RoadmapItemFactory, UserFactory
+
+ANYONE = {Role.MANAGER, Role.REVIEWER, Role.FINANCE, None}  # None: signed in, no role
+MANAGER = {Role.MANAGER}
+
+# (url name, needs an item id, method, roles allowed)
+ROUTES = [
+    ("home", False, "get", ANYONE),
+    ("roadmap:board", False, "get", MANAGER),
+    ("roadmap:item-list", False, "get", MANAGER),
+    ("roadmap:item-create", False, "get", MANAGER),
+    ("roadmap:item-create", False, "post", MANAGER),
+    ("roadmap:item-export", False, "get", MANAGER),
+    ("roadmap:item-import", False, "get", MANAGER),
+    ("roadmap:item-import", False, "post", MANAGER),
+    ("roadmap:item-detail", True, "get", MANAGER),
+    ("roadmap:item-edit", True, "get", MANAGER),
+    ("roadmap:item-edit", True, "post", MANAGER),
+    ("roadmap:item-move", True, "post", MANAGER),
+]
+API_ROUTES = [
+    ("api-root", "get", {Role.MANAGER, Role.REVIEWER, Role.FINANCE}),
+]
+ROLES = [Role.MANAGER, Role.REVIEWER, Role.FINANCE, None]
+
+
+def _named_routes(resolver: URLResolver, prefix: str = "") -> set[str]:
+    names = set()
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace == "admin":
+                continue
+            namespace = f"{prefix}{pattern.namespace}:" if pattern.namespace else prefix
+            names |= _named_routes(pattern, namespace)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            names.add(f"{prefix}{pattern.name}")
+    return names
+
+
+def test_every_named_route_is_covered_by_this_file():
+    covered = {name for name, *_ in ROUTES} | {name for name, *_ in API_ROUTES}
+    # Login and logout are open by nature; the API's format-suffix twins share a view.
+    ignored = {"login", "logout", "api-root"} - covered
+    assert _named_routes(get_resolver()) - ignored - covered == set()
+
+
+def _url(name: str, needs_item: bool) -> str:
+    return reverse(name, args=[RoadmapItemFactory().pk] if needs_item else [])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES, ids=lambda r: r or "no-role")
+@pytest.mark.parametrize(
+    ("name", "needs_item", "method", "allowed"), ROUTES, ids=[f"{m}-{n}" for n, _i, m, _a in ROUTES]
+)
+def test_page_access_by_role(name, needs_item, method, allowed, role):
+    client = Client()
+    client.force_login(UserFactory(username=f"user-{role or 'none'}", role=role))
+    response = getattr(client, method)(_url(name, needs_item))
+    if role in allowed:
+        assert response.status_code in (200, 302, 400, 405), response.status_code
+    else:
+        assert response.status_code == 403
+        assert b"You can't open this page" in response.content
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "needs_item", "method", "allowed"), ROUTES, ids=[f"{m}-{n}" for n, _i, m, _a in ROUTES]
+)
+def test_anonymous_visitors_are_sent_to_sign_in(name, needs_item, method, allowed):
+    url = _url(name, needs_item)
+    response = getattr(Client(), method)(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES, ids=lambda r: r or "no-role")
+@pytest.mark.parametrize(("name", "method", "allowed"), API_ROUTES)
+def test_api_access_by_role(name, method, allowed, role):
+    client = Client()
+    client.force_login(UserFactory(username=f"api-{role or 'none'}", role=role))
+    response = getattr(client, method)(reverse(name))
+    assert response.status_code == (200 if role in allowed else 403)
+    assert getattr(Client(), method)(reverse(name)).status_code in (401, 403)
+
+
+@pytest.mark.django_db
+def test_a_reviewer_cannot_change_an_item_by_posting_directly():
+    item = RoadmapItemFactory(title="Untouchable", rank=1)
+    RoadmapItemFactory(rank=2)
+    client = Client()
+    client.force_login(UserFactory(username="vp", role=Role.REVIEWER))
+    client.post(reverse("roadmap:item-edit", args=[item.pk]), {"title": "Changed"})
+    client.post(reverse("roadmap:item-move", args=[item.pk]), {"to_rank": "5"})
+    item.refresh_from_db()
+    assert (item.title, item.rank, item.version) == ("Untouchable", 1, 1)
+    assert item.history.count() == 1
+
+
+@pytest.mark.django_db
+def test_sign_in_with_a_password_then_sign_out():
+    user = UserFactory(username="mika", role=Role.MANAGER)
+    user.set_password("a-long-demo-password")
+    user.save()
+    client = Client()
+    response = client.post(
+        reverse("login"), {"username": "mika", "password": "a-long-demo-password"}
+    )
+    assert response.status_code == 302
+    assert client.get(reverse("roadmap:board")).status_code == 200
+    client.post(reverse("logout"))
+    assert client.get(reverse("roadmap:board")).status_code == 302
+    wrong = Client().post(reverse("login"), {"username": "mika", "password": "nope"})
+    assert b"didn't match" in wrong.content
