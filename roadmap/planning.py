@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 from simple_history.utils import bulk_update_with_history
 
 from cost.money import Money, totals_by_currency
@@ -153,10 +154,23 @@ class QuarterColumn:
         return self.planned_weeks - self.capacity_weeks
 
 
+@dataclass(frozen=True, slots=True)
+class Card:
+    """What the board shows of an item, computed once even when it spans quarters."""
+
+    title: str
+    url: str
+    rank: int
+    status: str
+    status_label: str
+    owner: str
+    effort_weeks: Decimal | None
+
+
 @dataclass
 class ThemeRow:
     theme: Theme
-    cells: list[list[RoadmapItem]]
+    cells: list[list[Card]]
 
     @property
     def is_empty(self) -> bool:
@@ -188,14 +202,15 @@ def build_board(*, first_code: str, count: int = 4) -> Board:
             column.capacity_weeks = capacity[column.quarter.pk]
 
     themes = list(Theme.objects.all())
-    cells: dict[int, list[list[RoadmapItem]]] = {
-        theme.pk: [[] for _ in quarters] for theme in themes
-    }
+    cells: dict[int, list[list[Card]]] = {theme.pk: [[] for _ in quarters] for theme in themes}
     costs: list[list[Money]] = [[] for _ in quarters]
     unscheduled = 0
+    # Resolved once per page rather than once per card: 300 items make ~450 cards.
+    status_labels = {value: str(label) for value, label in RoadmapItem.Status.choices}
+    detail_url = reverse("roadmap:item-detail", args=[0]).replace("/0/", "/{}/")
     items = (
         RoadmapItem.objects.exclude(status=RoadmapItem.Status.DROPPED)
-        .select_related("theme", "owner", "team", "start_quarter", "target_quarter")
+        .with_related()
         .order_by("rank", "id")
     )
     for item in items:
@@ -205,11 +220,21 @@ def build_board(*, first_code: str, count: int = 4) -> Board:
             continue
         share = (item.effort_weeks or Decimal(0)) / len(span)
         people = item.people_cost()
+        card = None
         for index in span:
             column = position.get(index)
             if column is None:
                 continue
-            cells[item.theme_id][column].append(item)
+            card = card or Card(
+                title=item.title,
+                url=detail_url.format(item.pk),
+                rank=item.rank,
+                status=item.status,
+                status_label=status_labels[item.status],
+                owner=item.owner.get_username() if item.owner else "",
+                effort_weeks=item.effort_weeks,
+            )
+            cells[item.theme_id][column].append(card)
             columns[column].planned_weeks += share
             columns[column].item_count += 1
             if people is not None:

@@ -98,7 +98,11 @@ def export_items(items: Iterable[RoadmapItem], out: io.TextIOBase) -> None:
 
 
 def items_for_export():
-    return RoadmapItem.objects.with_related().prefetch_related("depends_on").order_by("rank", "id")
+    return (
+        RoadmapItem.objects.with_related()
+        .prefetch_related("requesting_teams", "depends_on")
+        .order_by("rank", "id")
+    )
 
 
 # --- Import ----------------------------------------------------------------------------

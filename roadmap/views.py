@@ -1,7 +1,7 @@
 """Pages of the roadmap. Who may use each is stated by `allowed_roles` on the view."""
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib import messages
@@ -17,6 +17,7 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from config.roles import Role, RoleRequiredMixin
+from cost.money import Money
 from roadmap import scoring
 from roadmap.filters import ItemFilter
 from roadmap.forms import ImportItemsForm, MoveItemForm, RoadmapItemForm
@@ -58,22 +59,42 @@ class BoardView(RoleRequiredMixin, TemplateView):
 
 @dataclass
 class ItemRow:
+    """One line of the ranked list, every derived figure computed once."""
+
     item: RoadmapItem
-    rice: Decimal | None
-    wsjf: Decimal | None
+    is_open: bool
     rice_rank: int | None
     wsjf_rank: int | None
-    is_open: bool
+    url: str
+    move_url: str
+    status_label: str
+    rice: Decimal | None = field(init=False)
+    wsjf: Decimal | None = field(init=False)
+    people_cost: Money | None = field(init=False)
+    bq_change: Money | None = field(init=False)
+    cost_per_hour: Money | None = field(init=False)
+    payback: Decimal | None = field(init=False)
+    owner_name: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        item = self.item
+        self.rice, self.wsjf = item.rice_score(), item.wsjf_score()
+        self.people_cost = item.people_cost()
+        self.bq_change = item.bq_monthly_change_money()
+        self.cost_per_hour = item.cost_per_hour_saved()
+        self.payback = item.payback_months()
+        owner = item.owner
+        self.owner_name = (owner.get_full_name() or owner.get_username()) if owner else ""
+
+    @property
+    def manual_rank(self) -> int | None:
+        return self.item.rank if self.is_open else None
 
     @property
     def disagreement(self) -> int | None:
         """How far apart the manual, RICE and WSJF ranks are (0 = all agree)."""
         ranks = [rank for rank in (self.manual_rank, self.rice_rank, self.wsjf_rank) if rank]
         return max(ranks) - min(ranks) if len(ranks) > 1 else None
-
-    @property
-    def manual_rank(self) -> int | None:
-        return self.item.rank if self.is_open else None
 
 
 SORT_KEYS = {
@@ -118,14 +139,18 @@ class ItemListView(RoleRequiredMixin, TemplateView):
         open_items = [item for item in items if item.status in OPEN_STATUSES]
         rice_ranks = scoring.competition_ranks(open_items, RoadmapItem.rice_score)
         wsjf_ranks = scoring.competition_ranks(open_items, RoadmapItem.wsjf_score)
+        labels = {value: str(label) for value, label in RoadmapItem.Status.choices}
+        detail_url = reverse("roadmap:item-detail", args=[0]).replace("/0/", "/{}/")
+        move_url = reverse("roadmap:item-move", args=[0]).replace("/0/", "/{}/")
         rows = [
             ItemRow(
                 item=item,
-                rice=item.rice_score(),
-                wsjf=item.wsjf_score(),
+                is_open=item.status in OPEN_STATUSES,
                 rice_rank=rice_ranks.get(item),
                 wsjf_rank=wsjf_ranks.get(item),
-                is_open=item.status in OPEN_STATUSES,
+                url=detail_url.format(item.pk),
+                move_url=move_url.format(item.pk),
+                status_label=labels[item.status],
             )
             for item in items
             if item.pk in visible
@@ -155,7 +180,9 @@ class ItemDetailView(RoleRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs) -> dict:
         item = get_object_or_404(
-            RoadmapItem.objects.with_related().prefetch_related("depends_on", "blocks"),
+            RoadmapItem.objects.with_related().prefetch_related(
+                "requesting_teams", "depends_on", "blocks"
+            ),
             pk=kwargs["pk"],
         )
         return {**super().get_context_data(**kwargs), "item": item, "history": item_history(item)}

@@ -51,7 +51,7 @@ def test_items_sit_in_every_quarter_they_span_and_effort_is_spread():
 
     assert [c.quarter.code for c in board.columns] == ["2027-Q1", "2027-Q2", "2027-Q3", "2027-Q4"]
     cells = board.rows[0].cells
-    assert [[item.title for item in cell] for cell in cells] == [
+    assert [[card.title for card in cell] for cell in cells] == [
         ["Long", "Short"] if cells[0][0].title == "Long" else ["Short", "Long"],
         ["Long"],
         ["Long"],

@@ -1,0 +1,155 @@
+"""The benchmark scenarios, run in one process against one database (see __main__)."""
+
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from decimal import Decimal
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.contrib.auth.models import Group  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client, override_settings  # noqa: E402
+from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+
+from roadmap.models import Quarter, RoadmapItem, Team, TeamCapacity, Theme  # noqa: E402
+
+WARMUP = 5
+REPEATS = 30
+
+
+def seed_roadmap(items: int) -> None:
+    rng = random.Random(42)
+    themes = [
+        Theme.objects.create(name=f"Theme {n}", colour="#336699", position=n) for n in range(8)
+    ]
+    ae = Team.objects.create(name="Analytics Engineering", slug="ae", weekly_rate=Decimal(4200))
+    requesters = [Team.objects.create(name=f"Team {n}", slug=f"team-{n}") for n in range(6)]
+    current = Quarter.from_code(Quarter.current_code())
+    quarters = [Quarter.objects.for_code(current.shifted(offset)) for offset in range(-1, 5)]
+    for quarter in quarters:
+        TeamCapacity.objects.create(quarter=quarter, team=ae, person_weeks=Decimal(55))
+    statuses = ["proposed", "planned", "in_progress", "done", "dropped"]
+    batch = []
+    for n in range(items):
+        start = rng.randrange(0, 5)
+        batch.append(
+            RoadmapItem(
+                title=f"Roadmap item {n}: model the table people actually use",
+                description="Some **Markdown** text.",
+                theme=rng.choice(themes),
+                team=ae,
+                owner=None,
+                status=rng.choices(statuses, weights=[4, 4, 2, 1, 1])[0],
+                start_quarter=quarters[start],
+                target_quarter=quarters[min(start + rng.randrange(0, 2), 5)],
+                rank=n + 1,
+                reach=rng.randrange(10, 500),
+                impact=rng.choice([Decimal("3.00"), Decimal("1.00"), Decimal("0.50")]),
+                confidence=rng.choice([100, 80, 50]),
+                rice_effort_months=Decimal(rng.randrange(1, 8)) / 2,
+                business_value=rng.choice([1, 2, 3, 5, 8, 13, 20]),
+                time_criticality=rng.choice([1, 2, 3, 5, 8]),
+                risk_reduction=rng.choice([1, 2, 3, 5]),
+                job_size=rng.choice([1, 2, 3, 5, 8]),
+                effort_weeks=Decimal(rng.randrange(1, 20)),
+                bq_monthly_cost_change=Decimal(rng.randrange(-2000, 500)),
+                hours_saved_per_month=Decimal(rng.randrange(0, 100)),
+                users_affected=rng.randrange(0, 300),
+                currency="USD",
+            )
+        )
+    created = RoadmapItem.objects.bulk_create(batch)
+    through = RoadmapItem.requesting_teams.through
+    through.objects.bulk_create(
+        through(roadmapitem_id=item.pk, team_id=rng.choice(requesters).pk) for item in created
+    )
+
+
+def time_get(client: Client, url: str) -> tuple[list[float], int]:
+    for _ in range(WARMUP):
+        assert client.get(url).status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        client.get(url)
+    queries = len(captured)  # now: later requests reset the connection's query log
+    timings = []
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        response = client.get(url)
+        timings.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200
+    return timings, queries
+
+
+def result(
+    database: str,
+    scenario: str,
+    timings: list[float],
+    bar_ms: float | None,
+    queries: int | None = None,
+) -> dict:
+    ordered = sorted(timings)
+    return {
+        "database": database,
+        "scenario": scenario,
+        "median_ms": statistics.median(ordered),
+        "p95_ms": ordered[max(0, round(len(ordered) * 0.95) - 1)],
+        "bar_ms": bar_ms,
+        "queries": queries,
+        "runs": len(ordered),
+    }
+
+
+def roadmap_pages(database: str) -> list[dict]:
+    seed_roadmap(300)
+    manager = get_user_model().objects.create(username="bench-manager")
+    manager.groups.add(Group.objects.get_or_create(name="Manager")[0])
+    client = Client()
+    client.force_login(manager)
+    rows = []
+    pages: list[tuple[str, str, float | None]] = [
+        ("roadmap board, 300 items (GET /roadmap/)", "/roadmap/", 150),
+        (
+            "ranked list, 300 items (GET /roadmap/items/)",
+            "/roadmap/items/?status=proposed"
+            "&status=planned&status=in_progress&status=done&status=dropped",
+            None,
+        ),
+        ("CSV export, 300 items", "/roadmap/items/export.csv", None),
+    ]
+    for name, url, bar in pages:
+        timings, queries = time_get(client, url)
+        rows.append(result(database, name, timings, bar, queries))
+    return rows
+
+
+SCENARIOS: list[Callable[[str], list[dict]]] = [roadmap_pages]
+
+
+def main(database: str) -> None:
+    setup_test_environment()
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    rows = []
+    try:
+        plain_static = {
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        }
+        with override_settings(STORAGES=plain_static):
+            for scenario in SCENARIOS:
+                rows += scenario(database)
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+    json.dump(rows, sys.stdout)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
