@@ -252,3 +252,39 @@ class ImportItemsForm(forms.Form):
     file = forms.FileField(
         label=_("CSV file"), help_text=_("UTF-8, with the columns of an export.")
     )
+
+
+class CapacityForm(forms.Form):
+    """One person-weeks field per team and quarter, named `t<team id>-<quarter code>`."""
+
+    def __init__(self, *args, grid, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.grid = grid
+        for team in grid.teams:
+            for quarter in grid.quarters:
+                self.fields[self.key(team, quarter.code)] = forms.DecimalField(
+                    label=f"{team.name} {quarter.code}",
+                    required=False,
+                    min_value=0,
+                    max_value=9999,
+                    decimal_places=1,
+                    initial=grid.weeks.get((team.pk, quarter.code)),
+                    widget=forms.NumberInput(attrs={"min": 0, "step": "0.5", "class": "weeks"}),
+                )
+
+    @staticmethod
+    def key(team, code: str) -> str:
+        return f"t{team.pk}-{code}"
+
+    def rows(self) -> list[tuple]:
+        return [
+            (team, [self[self.key(team, quarter.code)] for quarter in self.grid.quarters])
+            for team in self.grid.teams
+        ]
+
+    def values(self) -> dict:
+        return {
+            (team, quarter.code): self.cleaned_data[self.key(team, quarter.code)]
+            for team in self.grid.teams
+            for quarter in self.grid.quarters
+        }

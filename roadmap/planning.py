@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F
 from django.urls import reverse
 from simple_history.utils import bulk_update_with_history
@@ -251,3 +251,50 @@ def build_board(*, first_code: str, count: int = 4) -> Board:
         previous_code=first.shifted(-1),
         next_code=first.shifted(1),
     )
+
+
+# --- Capacity --------------------------------------------------------------------------
+
+
+@dataclass
+class CapacityGrid:
+    quarters: list[Quarter]
+    teams: list[Team]
+    weeks: dict[tuple[int, str], Decimal]  # (team id, quarter code) -> person-weeks
+
+
+def capacity_grid(*, first_code: str, count: int = 4) -> CapacityGrid:
+    """Capacity of the teams that deliver work (those with a weekly rate or a capacity
+    already set) for `count` quarters from `first_code`."""
+    quarters = Quarter.objects.window(first_code, count)
+    rows = TeamCapacity.objects.filter(quarter__code__in=[q.code for q in quarters])
+    weeks = {
+        (row.team_id, row.quarter.code): row.person_weeks for row in rows.select_related("quarter")
+    }
+    teams = list(
+        Team.objects.filter(
+            models.Q(weekly_rate__isnull=False) | models.Q(pk__in={team for team, _ in weeks})
+        ).order_by("name")
+    )
+    return CapacityGrid(quarters=quarters, teams=teams, weeks=weeks)
+
+
+@transaction.atomic
+def set_capacity(*, values: dict[tuple[Team, str], Decimal | None]) -> int:
+    """Write capacities; None removes one. Returns how many changed."""
+    changed = 0
+    for (team, code), weeks in values.items():
+        quarter = Quarter.objects.for_code(code)
+        existing = TeamCapacity.objects.filter(team=team, quarter=quarter).first()
+        if weeks is None:
+            if existing:
+                existing.delete()
+                changed += 1
+        elif existing is None:
+            TeamCapacity.objects.create(team=team, quarter=quarter, person_weeks=weeks)
+            changed += 1
+        elif existing.person_weeks != weeks:
+            existing.person_weeks = weeks
+            existing.save(update_fields=["person_weeks"])
+            changed += 1
+    return changed

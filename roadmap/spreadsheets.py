@@ -90,11 +90,35 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula. Text cells get a
+# leading apostrophe (shown by no spreadsheet, removed again on import); numbers such as
+# -900.50 are left alone.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+NUMBER_COLUMNS = frozenset({
+    "id", "version", "rank", "reach", "impact", "confidence", "rice_effort_months",
+    "business_value", "time_criticality", "risk_reduction", "job_size", "effort_weeks",
+    "bq_monthly_cost_change", "one_off_cost", "users_affected", "hours_saved_per_month",
+    "rice_score", "wsjf_score", "people_cost",
+})  # fmt: skip
+
+
+def _defuse(column: str, value: str) -> str:
+    if column not in NUMBER_COLUMNS and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _restore(value: str) -> str:
+    if value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
 def export_items(items: Iterable[RoadmapItem], out: io.TextIOBase) -> None:
     writer = csv.writer(out)
     writer.writerow(EXPORT_COLUMNS)
     for item in items:
-        writer.writerow([_cell(item, column) for column in EXPORT_COLUMNS])
+        writer.writerow([_defuse(column, _cell(item, column)) for column in EXPORT_COLUMNS])
 
 
 def items_for_export():
@@ -171,7 +195,7 @@ def _row_data(row: dict[str | None, str], instance: RoadmapItem | None) -> Multi
     """Form data for one row. A column the file leaves out keeps the item's current value
     (or the default, for a new item), so a sheet with only `id,title` renames items."""
     given = {
-        column: (value or "").strip()
+        column: _restore((value or "").strip())
         for column, value in row.items()
         if column is not None and column in IMPORTED_COLUMNS
     }

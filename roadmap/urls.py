@@ -6,6 +6,7 @@ app_name = "roadmap"
 
 urlpatterns = [
     path("", views.BoardView.as_view(), name="board"),
+    path("capacity/", views.CapacityView.as_view(), name="capacity"),
     path("items/", views.ItemListView.as_view(), name="item-list"),
     path("items/new/", views.ItemCreateView.as_view(), name="item-create"),
     path("items/export.csv", views.ItemExportView.as_view(), name="item-export"),

@@ -20,10 +20,18 @@ from config.roles import Role, RoleRequiredMixin
 from cost.money import Money
 from roadmap import scoring
 from roadmap.filters import ItemFilter
-from roadmap.forms import ImportItemsForm, MoveItemForm, RoadmapItemForm
+from roadmap.forms import CapacityForm, ImportItemsForm, MoveItemForm, RoadmapItemForm
 from roadmap.history import item_history
 from roadmap.models import Quarter, RoadmapItem, parse_quarter_code
-from roadmap.planning import OPEN_STATUSES, EditConflict, build_board, move_item, save_item
+from roadmap.planning import (
+    OPEN_STATUSES,
+    EditConflict,
+    build_board,
+    capacity_grid,
+    move_item,
+    save_item,
+    set_capacity,
+)
 from roadmap.spreadsheets import ImportRejected, export_items, import_items, items_for_export
 
 MANAGERS = frozenset({Role.MANAGER})
@@ -341,3 +349,31 @@ class ItemImportView(RoleRequiredMixin, FormView):
             },
         )
         return redirect("roadmap:item-list")
+
+
+class CapacityView(RoleRequiredMixin, View):
+    """Managers: person-weeks each delivering team has per quarter (blank = not set)."""
+
+    allowed_roles = MANAGERS
+    template_name = "roadmap/capacity.html"
+
+    def _first_code(self) -> str:
+        first = self.request.GET.get("from") or Quarter.current_code()
+        try:
+            parse_quarter_code(first)
+        except ValidationError:
+            first = Quarter.current_code()
+        return first.upper()
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        grid = capacity_grid(first_code=self._first_code())
+        return render(request, self.template_name, {"form": CapacityForm(grid=grid)})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        grid = capacity_grid(first_code=self._first_code())
+        form = CapacityForm(request.POST, grid=grid)
+        if not form.is_valid():
+            return render(request, self.template_name, {"form": form}, status=400)
+        changed = set_capacity(values=form.values())
+        messages.success(request, _("Capacity saved (%s changed).") % changed)
+        return redirect(f"{reverse('roadmap:board')}?from={grid.quarters[0].code}")

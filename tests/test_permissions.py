@@ -15,6 +15,8 @@ MANAGER = {Role.MANAGER}
 ROUTES = [
     ("home", False, "get", ANYONE),
     ("roadmap:board", False, "get", MANAGER),
+    ("roadmap:capacity", False, "get", MANAGER),
+    ("roadmap:capacity", False, "post", MANAGER),
     ("roadmap:item-list", False, "get", MANAGER),
     ("roadmap:item-create", False, "get", MANAGER),
     ("roadmap:item-create", False, "post", MANAGER),

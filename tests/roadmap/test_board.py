@@ -5,6 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from roadmap.models import TeamCapacity
 from roadmap.planning import build_board
 from tests.roadmap.factories import (
     RoadmapItemFactory,
@@ -133,3 +134,29 @@ def test_ranked_list_query_count_does_not_grow_with_items(manager_client):
     small = count()
     RoadmapItemFactory.create_batch(60, team=team, effort_weeks=Decimal("1"))
     assert count() == small
+
+
+def test_manager_sets_capacity_per_team_and_quarter(manager_client):
+    ae = TeamFactory(name="Analytics Engineering", weekly_rate=Decimal("4000"))
+    TeamFactory(name="Finance", slug="finance", weekly_rate=None)  # requests work only
+    TeamCapacityFactory(quarter=quarter("2027-Q2"), team=ae, person_weeks=Decimal("40"))
+    url = reverse("roadmap:capacity") + "?from=2027-Q1"
+    form = manager_client.get(url).context["form"]
+    assert [team.name for team, _fields in form.rows()] == ["Analytics Engineering"]
+    assert form[f"t{ae.pk}-2027-Q2"].value() == Decimal("40.0")
+
+    response = manager_client.post(
+        url, {f"t{ae.pk}-2027-Q1": "55", f"t{ae.pk}-2027-Q2": "", f"t{ae.pk}-2027-Q3": "48.5"}
+    )
+    assert response.status_code == 302
+    saved = dict(TeamCapacity.objects.values_list("quarter__code", "person_weeks"))
+    assert saved == {"2027-Q1": Decimal("55.0"), "2027-Q3": Decimal("48.5")}
+
+
+def test_capacity_refuses_negative_weeks_and_changes_nothing(manager_client):
+    ae = TeamFactory(weekly_rate=Decimal("4000"))
+    url = reverse("roadmap:capacity") + "?from=2027-Q1"
+    response = manager_client.post(url, {f"t{ae.pk}-2027-Q1": "-5", f"t{ae.pk}-2027-Q2": "30"})
+    assert response.status_code == 400
+    assert "greater than or equal to 0" in response.content.decode()
+    assert not TeamCapacity.objects.exists()

@@ -230,3 +230,21 @@ def test_a_minimal_sheet_creates_proposed_items_at_the_bottom(manager_client, ro
     import_items(data=sheet, by=roadmap[0].owner)
     item = RoadmapItem.objects.get(title="New idea")
     assert (item.status, item.rank, item.currency) == ("proposed", 3, "USD")
+
+
+def test_text_that_a_spreadsheet_would_run_as_a_formula_is_defused_and_round_trips(
+    manager_client, roadmap
+):
+    formula = '=HYPERLINK("https://evil.example.com","click")'
+    item = roadmap[0]
+    item.title = formula
+    item.benefit_chain = "-> analysts"
+    item.save()
+    before = export(manager_client)
+    row = rows(before)[0]
+    assert row["title"] == "'" + formula
+    assert row["benefit_chain"] == "'-> analysts"
+    assert row["bq_monthly_cost_change"] == "-900.50"  # numbers stay numbers
+    result = import_items(data=before, by=item.owner)
+    assert result.unchanged == 2
+    assert RoadmapItem.objects.get(pk=item.pk).title == formula
