@@ -51,6 +51,8 @@ class RoadmapItemAdmin(SimpleHistoryAdmin):
     def save_model(self, request, obj, form, change) -> None:
         # An admin edit is a new version too, so a manager's open edit form notices it.
         if change:
+            # From the stored version, not the object's: "revert" builds the object from
+            # an old record whose version number is long gone.
             RoadmapItem.objects.filter(pk=obj.pk).update(version=F("version") + 1)
-            obj.version += 1
+            obj.version = RoadmapItem.objects.values_list("version", flat=True).get(pk=obj.pk)
         super().save_model(request, obj, form, change)

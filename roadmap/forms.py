@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from roadmap.history import current_values
@@ -9,6 +10,8 @@ from roadmap.models import (
     EDITABLE_FIELDS,
     Quarter,
     RoadmapItem,
+    dependency_graph,
+    dependency_loop,
     parse_quarter_code,
     quarter_code,
 )
@@ -38,8 +41,12 @@ class QuarterField(forms.ChoiceField):
         return True
 
     def clean(self, value: str) -> Quarter | None:
+        """The saved quarter, or an unsaved one: nothing is written while validating."""
         value = super().clean(value)
-        return Quarter.objects.for_code(value) if value else None
+        if not value:
+            return None
+        quarter = Quarter.from_code(value)
+        return Quarter.objects.filter(code=quarter.code).first() or quarter
 
     def prepare_value(self, value) -> str:
         if isinstance(value, Quarter):
@@ -109,14 +116,19 @@ class RoadmapItemForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = (
-            get_user_model().objects.filter(is_active=True).order_by("first_name", "username")
-        )
-        others = RoadmapItem.objects.exclude(status=RoadmapItem.Status.DROPPED)
+        # Offer active users and open items, plus whatever the item already points at, so
+        # saving an untouched form never drops an inactive owner or a dropped dependency.
+        users = Q(is_active=True)
+        others = ~Q(status=RoadmapItem.Status.DROPPED)
         if self.instance.pk:
-            others = others.exclude(pk=self.instance.pk)
+            users |= Q(pk=self.instance.owner_id)
+            current = self.instance.depends_on.values_list("pk", flat=True)
+            others = (others | Q(pk__in=list(current))) & ~Q(pk=self.instance.pk)
             self.fields["version"].initial = self.instance.version
-        self.fields["depends_on"].queryset = others.order_by("title")
+        self.fields["owner"].queryset = (
+            get_user_model().objects.filter(users).order_by("first_name", "username")
+        )
+        self.fields["depends_on"].queryset = RoadmapItem.objects.filter(others).order_by("title")
         self.fields["depends_on"].required = False
 
     def clean_currency(self) -> str:
@@ -124,6 +136,11 @@ class RoadmapItemForm(forms.ModelForm):
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        for name, value in cleaned.items():
+            # Browsers send text areas with CRLF; stored text uses LF, so an untouched
+            # description does not count as changed.
+            if isinstance(value, str) and "\r" in value:
+                cleaned[name] = value.replace("\r\n", "\n").replace("\r", "\n")
         start, target = cleaned.get("start_quarter"), cleaned.get("target_quarter")
         if start and target and start.start_date > target.start_date:
             self.add_error(
@@ -207,29 +224,14 @@ class RebasedForm(RoadmapItemForm):
 
 
 def _dependency_loop(item: RoadmapItem, chosen) -> list[str] | None:
-    """If `item` depending on `chosen` closes a cycle, the titles along it."""
-    edges: dict[int, list[int]] = {}
-    titles: dict[int, str] = {}
-    through = RoadmapItem.depends_on.through.objects.values_list(
-        "from_roadmapitem_id", "to_roadmapitem_id"
-    )
-    for source, target in through:
-        if source != item.pk:
-            edges.setdefault(source, []).append(target)
-    for candidate in RoadmapItem.objects.values_list("pk", "title"):
-        titles[candidate[0]] = candidate[1]
-    for start in chosen:
-        stack = [(start.pk, [start.pk])]
-        seen: set[int] = set()
-        while stack:
-            node, path = stack.pop()
-            if node == item.pk:
-                return [titles[item.pk], *[titles[step] for step in path]]
-            if node in seen:
-                continue
-            seen.add(node)
-            stack.extend((following, [*path, following]) for following in edges.get(node, []))
-    return None
+    """If `item` depending on `chosen` closes a loop, the titles along it."""
+    graph = dependency_graph()
+    graph[item.pk] = {other.pk for other in chosen}
+    loop = dependency_loop(graph, item.pk)
+    if loop is None:
+        return None
+    titles = dict(RoadmapItem.objects.filter(pk__in=loop).values_list("pk", "title"))
+    return [titles[pk] for pk in loop]
 
 
 class MoveItemForm(forms.Form):
@@ -270,6 +272,9 @@ class CapacityForm(forms.Form):
                     decimal_places=1,
                     initial=grid.weeks.get((team.pk, quarter.code)),
                     widget=forms.NumberInput(attrs={"min": 0, "step": "0.5", "class": "weeks"}),
+                    # The value the editor saw travels with the form, so only the cells they
+                    # changed are written and a cell changed meanwhile is noticed.
+                    show_hidden_initial=True,
                 )
 
     @staticmethod
@@ -282,9 +287,15 @@ class CapacityForm(forms.Form):
             for team in self.grid.teams
         ]
 
-    def values(self) -> dict:
-        return {
-            (team, quarter.code): self.cleaned_data[self.key(team, quarter.code)]
-            for team in self.grid.teams
-            for quarter in self.grid.quarters
-        }
+    def changes(self) -> dict:
+        """{(team, quarter code): (value the editor saw, new value)} for changed cells."""
+        changed = set(self.changed_data)
+        result = {}
+        for team in self.grid.teams:
+            for quarter in self.grid.quarters:
+                key = self.key(team, quarter.code)
+                if key in changed:
+                    seen = self.data.get(self.add_initial_prefix(key)) or None
+                    seen = self.fields[key].to_python(seen) if seen else None
+                    result[(team, quarter.code)] = (seen, self.cleaned_data[key])
+        return result

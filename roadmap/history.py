@@ -9,8 +9,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.apps import apps
 from django.db import models
-from simple_history.utils import get_m2m_reverse_field_name
+from simple_history.utils import get_m2m_field_name, get_m2m_reverse_field_name
 
 from roadmap.models import RoadmapItem
 
@@ -191,3 +192,33 @@ def current_values(item: RoadmapItem, fields: list[str]) -> dict:
 
 def _through_fields(name: str) -> list[str]:
     return [get_m2m_reverse_field_name(_field_meta(name))]
+
+
+def record_history_in_bulk(items: list[RoadmapItem], *, by) -> None:
+    """One historical record per item, for changes written with bulk_update.
+
+    django-simple-history's bulk helpers leave out many-to-many fields, which would make
+    every renumbered item look as if its requesting teams and dependencies were removed;
+    this copies them into the new records as a normal save does.
+    """
+    records = RoadmapItem.history.bulk_history_create(items, update=True, default_user=by)
+    by_item = {record.id: record for record in records}
+    historical = RoadmapItem.history.model
+    for name in ("requesting_teams", "depends_on"):
+        through = RoadmapItem._meta.get_field(name).remote_field.through
+        own, other = _through_names(name)
+        m2m_history = apps.get_model("roadmap", f"{historical.__name__}_{name}")
+        rows = through.objects.filter(**{f"{own}__in": list(by_item)}).values_list(
+            "id", f"{own}_id", f"{other}_id"
+        )
+        m2m_history.objects.bulk_create(
+            m2m_history(
+                history=by_item[item_id], id=row_id, **{f"{own}_id": item_id, f"{other}_id": pk}
+            )
+            for row_id, item_id, pk in rows
+        )
+
+
+def _through_names(name: str) -> tuple[str, str]:
+    field = _field_meta(name)
+    return get_m2m_field_name(field), get_m2m_reverse_field_name(field)

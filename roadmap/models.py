@@ -17,7 +17,8 @@ from simple_history.models import HistoricalRecords
 from cost.money import Money
 from roadmap import scoring
 
-QUARTER_CODE = re.compile(r"^(?P<year>\d{4})-Q(?P<number>[1-4])$")
+# Planning years only: a typo such as 0207-Q1 is refused rather than stored.
+QUARTER_CODE = re.compile(r"^(?P<year>20\d\d)-Q(?P<number>[1-4])$")
 HEX_COLOUR = r"^#[0-9a-fA-F]{6}$"
 CURRENCY_CODE = r"^[A-Z]{3}$"
 
@@ -33,7 +34,8 @@ def parse_quarter_code(code: str) -> tuple[int, int]:
     match = QUARTER_CODE.match(code.strip().upper()) if code else None
     if not match:
         raise ValidationError(
-            _("%(code)r is not a quarter; write it like 2027-Q1."), params={"code": code}
+            _("%(code)r is not a quarter; write it like 2027-Q1 (years 2000 to 2099)."),
+            params={"code": code},
         )
     return int(match["year"]), int(match["number"])
 
@@ -70,7 +72,8 @@ class QuarterQuerySet(models.QuerySet):
 
     def window(self, first_code: str, count: int = 4) -> list["Quarter"]:
         """`count` consecutive quarters from `first_code`; unsaved ones where none exists yet."""
-        first = quarter_index(*parse_quarter_code(first_code))
+        last_plannable = quarter_index(2099, 4) - count + 1
+        first = min(quarter_index(*parse_quarter_code(first_code)), last_plannable)
         codes = [quarter_code(first + offset) for offset in range(count)]
         existing = {quarter.code: quarter for quarter in self.filter(code__in=codes)}
         return [existing.get(code) or Quarter.from_code(code) for code in codes]
@@ -278,6 +281,32 @@ EDITABLE_FIELDS = [
     "benefit_chain",
     "evidence_links",
 ]
+
+
+def dependency_graph() -> dict[int, set[int]]:
+    """item id -> ids of the items it depends on."""
+    graph: dict[int, set[int]] = {}
+    pairs = RoadmapItem.depends_on.through.objects.values_list(
+        "from_roadmapitem_id", "to_roadmapitem_id"
+    )
+    for source, target in pairs:
+        graph.setdefault(source, set()).add(target)
+    return graph
+
+
+def dependency_loop(graph: dict[int, set[int]], item_id: int) -> list[int] | None:
+    """A chain of dependencies leading from the item back to itself, if there is one."""
+    stack = [(target, [item_id, target]) for target in sorted(graph.get(item_id, ()))]
+    seen: set[int] = set()
+    while stack:
+        node, path = stack.pop()
+        if node == item_id:
+            return path
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.extend((target, [*path, target]) for target in sorted(graph.get(node, ())))
+    return None
 
 
 class RoadmapItemQuerySet(models.QuerySet):

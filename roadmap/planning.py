@@ -10,10 +10,14 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import models, transaction
 from django.db.models import F
 from django.urls import reverse
-from simple_history.utils import bulk_update_with_history
 
 from cost.money import Money, totals_by_currency
-from roadmap.history import ChangeSet, changes_since, values_at_version
+from roadmap.history import (
+    ChangeSet,
+    changes_since,
+    record_history_in_bulk,
+    values_at_version,
+)
 from roadmap.models import EDITABLE_FIELDS, Quarter, RoadmapItem, Team, TeamCapacity, Theme
 
 OPEN_STATUSES = (
@@ -55,10 +59,12 @@ def save_item(
 
     The version check is a conditional UPDATE, so of two concurrent saves exactly one wins
     on both PostgreSQL and SQLite; the loser gets EditConflict describing what changed.
+    The save leaves exactly one history record, many-to-many fields included.
     """
     item._history_user = by
+    _save_new_quarters(item)
+    was_open = None
     if item.pk is None:
-        item.rank = RoadmapItem.objects.filter(status__in=OPEN_STATUSES).next_rank()
         item.version = 1
     else:
         won = RoadmapItem.objects.filter(pk=item.pk, version=expected_version).update(
@@ -73,11 +79,35 @@ def save_item(
             )
         item.version = expected_version + 1
         # Rank is never edited through this path; keep whatever reordering did meanwhile.
-        item.rank = RoadmapItem.objects.values_list("rank", flat=True).get(pk=item.pk)
-    item.save()
-    _set_if_changed(item, "requesting_teams", requesting_teams)
-    _set_if_changed(item, "depends_on", depends_on)
+        item.rank, old_status = RoadmapItem.objects.values_list("rank", "status").get(pk=item.pk)
+        was_open = old_status in OPEN_STATUSES
+    is_open = item.status in OPEN_STATUSES
+    if is_open and not was_open:
+        # New or reopened work joins the bottom of the priority list.
+        item.rank = RoadmapItem.objects.filter(status__in=OPEN_STATUSES).next_rank()
+
+    # Many-to-many changes would each leave a record of their own (and a half-changed
+    # state in between); write them silently, then record the whole item once.
+    item.skip_history_when_saving = True
+    try:
+        item.save()
+        _set_if_changed(item, "requesting_teams", requesting_teams)
+        _set_if_changed(item, "depends_on", depends_on)
+    finally:
+        del item.skip_history_when_saving
+    item.save(update_fields=["updated_at"])
+    if was_open is not None and was_open != is_open:
+        normalise_ranks(by=by)
+        item.refresh_from_db(fields=["rank"])
     return item
+
+
+def _save_new_quarters(item: RoadmapItem) -> None:
+    """Forms hand over quarters that may not exist yet; create them only when saving."""
+    for name in ("start_quarter", "target_quarter"):
+        quarter = getattr(item, name)
+        if quarter is not None and quarter.pk is None:
+            setattr(item, name, Quarter.objects.for_code(quarter.code))
 
 
 def _set_if_changed(item: RoadmapItem, name: str, objects: Iterable) -> None:
@@ -106,6 +136,18 @@ def move_item(*, item: RoadmapItem, to_rank: int, by: AbstractBaseUser) -> Roadm
     return moving
 
 
+def apply_ranks(wanted: dict[int, int], *, by: AbstractBaseUser | None) -> None:
+    """Put items at the ranks a sheet asked for, then renumber the open items 1..n.
+    An item given a rank goes before one that already held that rank."""
+    ordered = list(
+        RoadmapItem.objects.select_for_update()
+        .filter(status__in=OPEN_STATUSES)
+        .order_by("rank", "id")
+    )
+    ordered.sort(key=lambda item: (wanted.get(item.pk, item.rank), item.pk not in wanted))
+    _renumber(ordered, by=by)
+
+
 def normalise_ranks(*, by: AbstractBaseUser | None) -> None:
     """Renumber open items 1..n in their current order (after an import, say)."""
     ordered = list(
@@ -123,7 +165,8 @@ def _renumber(ordered: Sequence[RoadmapItem], *, by: AbstractBaseUser | None) ->
             candidate.rank = rank
             changed.append(candidate)
     if changed:
-        bulk_update_with_history(changed, RoadmapItem, ["rank"], default_user=by)
+        RoadmapItem.objects.bulk_update(changed, ["rank"])
+        record_history_in_bulk(changed, by=by)
 
 
 # --- The board -----------------------------------------------------------------------
@@ -279,22 +322,43 @@ def capacity_grid(*, first_code: str, count: int = 4) -> CapacityGrid:
     return CapacityGrid(quarters=quarters, teams=teams, weeks=weeks)
 
 
+class CapacityConflict(Exception):
+    """Someone changed these cells after the editor loaded the page."""
+
+    def __init__(self, cells: list[tuple[Team, str]]):
+        super().__init__(", ".join(f"{team} {code}" for team, code in cells))
+        self.cells = cells
+
+
 @transaction.atomic
-def set_capacity(*, values: dict[tuple[Team, str], Decimal | None]) -> int:
-    """Write capacities; None removes one. Returns how many changed."""
-    changed = 0
-    for (team, code), weeks in values.items():
-        quarter = Quarter.objects.for_code(code)
-        existing = TeamCapacity.objects.filter(team=team, quarter=quarter).first()
+def set_capacity(*, changes: dict[tuple[Team, str], tuple[Decimal | None, Decimal | None]]) -> int:
+    """Apply the cells the editor changed, each given as (value they saw, new value); None
+    means not set. Refuses all of them if any cell no longer holds the value they saw."""
+    current = {
+        (row.team_id, row.quarter.code): row
+        for row in TeamCapacity.objects.select_for_update()
+        .select_related("quarter")
+        .filter(
+            team__in={team for team, _code in changes},
+            quarter__code__in={code for _team, code in changes},
+        )
+    }
+    stale = [
+        (team, code)
+        for (team, code), (seen, _new) in changes.items()
+        if getattr(current.get((team.pk, code)), "person_weeks", None) != seen
+    ]
+    if stale:
+        raise CapacityConflict(stale)
+    for (team, code), (_seen, weeks) in changes.items():
+        existing = current.get((team.pk, code))
         if weeks is None:
             if existing:
                 existing.delete()
-                changed += 1
         elif existing is None:
+            quarter = Quarter.objects.for_code(code)
             TeamCapacity.objects.create(team=team, quarter=quarter, person_weeks=weeks)
-            changed += 1
-        elif existing.person_weeks != weeks:
+        else:
             existing.person_weeks = weeks
             existing.save(update_fields=["person_weeks"])
-            changed += 1
-    return changed
+    return len(changes)

@@ -21,8 +21,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from roadmap.forms import ITEM_FIELDS, RoadmapItemForm
-from roadmap.models import RoadmapItem, Team, Theme, default_currency
-from roadmap.planning import normalise_ranks, save_item
+from roadmap.models import (
+    RoadmapItem,
+    Team,
+    Theme,
+    default_currency,
+    dependency_graph,
+    dependency_loop,
+)
+from roadmap.planning import apply_ranks, save_item
 
 LIST_SEPARATOR = ";"
 IMPORTED_COLUMNS = ["id", "version", "rank", *ITEM_FIELDS]
@@ -103,13 +110,14 @@ NUMBER_COLUMNS = frozenset({
 
 
 def _defuse(column: str, value: str) -> str:
-    if column not in NUMBER_COLUMNS and value.startswith(FORMULA_STARTS):
+    # Text that already starts with an apostrophe gets one more, so it survives _restore.
+    if column not in NUMBER_COLUMNS and value.startswith((*FORMULA_STARTS, "'")):
         return "'" + value
     return value
 
 
 def _restore(value: str) -> str:
-    if value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+    if value.startswith("'") and value[1:].startswith((*FORMULA_STARTS, "'")):
         return value[1:]
     return value
 
@@ -167,6 +175,8 @@ class ItemRowForm(RoadmapItemForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = get_user_model().objects.all()
+        # A sheet may point at any item, dropped ones included (an export does).
+        self.fields["depends_on"].queryset = RoadmapItem.objects.exclude(pk=self.instance.pk)
         self.fields["depends_on"].error_messages["invalid_choice"] = gettext_lazy(
             "No roadmap item with id “%(value)s”."
         )
@@ -249,6 +259,7 @@ def _snapshot(item: RoadmapItem, teams: Iterable, depends: Iterable) -> tuple:
 
 @dataclass
 class _Row:
+    line: int
     form: ItemRowForm
     version: int | None  # the version the row was matched against (None: a new item)
     before: tuple | None  # the item before the row is applied
@@ -314,12 +325,13 @@ def _check_row(
         ]
     if errors:
         return None, errors
-    return _Row(form, instance.version if instance else None, before), []
+    return _Row(line, form, instance.version if instance else None, before), []
 
 
 def import_items(*, data: bytes, by: AbstractBaseUser) -> ImportResult:
     """Validate every row, then write all of them in one transaction, or none."""
-    reader = csv.DictReader(io.StringIO(_decode(data), newline=""))
+    lines = _NumberedLines(_decode(data))
+    reader = csv.DictReader(lines)
     header = [name.strip() for name in (reader.fieldnames or [])]
     reader.fieldnames = header
     _check_header(header)
@@ -328,25 +340,57 @@ def import_items(*, data: bytes, by: AbstractBaseUser) -> ImportResult:
     rows: list[_Row] = []
     errors: list[RowError] = []
     seen: dict[int, int] = {}
-    line = reader.line_num + 1  # a row's first line; quoted cells may span several
-    for row in reader:
-        checked, row_errors = _check_row(row, line, existing, seen)
+    while True:
+        lines.mark()
+        row = next(reader, None)
+        if row is None:
+            break
+        checked, row_errors = _check_row(row, lines.first_since_mark(), existing, seen)
         errors += row_errors
         if checked:
             rows.append(checked)
         if len(rows) + len(errors) > MAX_ROWS:
-            errors.append(RowError(line, "-", _("more than %s rows") % MAX_ROWS))
+            errors.append(
+                RowError(lines.first_since_mark(), "-", _("more than %s rows") % MAX_ROWS)
+            )
             break
-        line = reader.line_num + 1
     if errors:
         raise ImportRejected(errors)
     return _write(rows, by=by)
+
+
+class _NumberedLines:
+    """Feeds the CSV reader line by line and remembers where each row started: the csv
+    module counts lines, but skips blank ones silently and lets quoted cells span lines."""
+
+    def __init__(self, text: str) -> None:
+        self._lines = iter(enumerate(io.StringIO(text, newline=""), start=1))
+        self._since_mark: list[tuple[int, str]] = []
+
+    def __iter__(self) -> "_NumberedLines":
+        return self
+
+    def __next__(self) -> str:
+        number, line = next(self._lines)
+        self._since_mark.append((number, line))
+        return line
+
+    def mark(self) -> None:
+        self._since_mark = []
+
+    def first_since_mark(self) -> int:
+        """Number of the first non-blank line read since the mark."""
+        for number, line in self._since_mark:
+            if line.strip():
+                return number
+        return self._since_mark[0][0] if self._since_mark else 1
 
 
 @transaction.atomic
 def _write(rows: list[_Row], *, by: AbstractBaseUser) -> ImportResult:
     created = updated = unchanged = 0
     ranks: dict[int, int] = {}
+    lines: dict[int, int] = {}
     for row in rows:
         item = row.form.instance
         teams = row.form.cleaned_data["requesting_teams"]
@@ -362,16 +406,29 @@ def _write(rows: list[_Row], *, by: AbstractBaseUser) -> ImportResult:
             expected_version=row.version,
             by=by,
         )
+        lines[item.pk] = row.line
         if row.version is None:
             created += 1
         else:
             updated += 1
-        if wanted_rank and wanted_rank != item.rank:
+        if wanted_rank:
             ranks[item.pk] = wanted_rank
-    for item in RoadmapItem.objects.filter(pk__in=ranks):
-        item.rank = ranks[item.pk]
-        item._history_user = by
-        item.save(update_fields=["rank"])
+    _refuse_dependency_loops(lines)
     if created or updated:
-        normalise_ranks(by=by)
+        apply_ranks(ranks, by=by)
     return ImportResult(created=created, updated=updated, unchanged=unchanged)
+
+
+def _refuse_dependency_loops(lines: dict[int, int]) -> None:
+    """Rows are checked one by one against the database; two rows of one file can still
+    close a loop together. Raising here rolls the whole import back."""
+    graph = dependency_graph()
+    errors = []
+    for item_id, line in sorted(lines.items(), key=lambda pair: pair[1]):
+        loop = dependency_loop(graph, item_id)
+        if loop:
+            titles = dict(RoadmapItem.objects.filter(pk__in=loop).values_list("pk", "title"))
+            path = " → ".join(titles[pk] for pk in loop)
+            errors.append(RowError(line, "depends_on", _("makes a loop: %s") % path))
+    if errors:
+        raise ImportRejected(errors)

@@ -25,6 +25,7 @@ from roadmap.history import item_history
 from roadmap.models import Quarter, RoadmapItem, parse_quarter_code
 from roadmap.planning import (
     OPEN_STATUSES,
+    CapacityConflict,
     EditConflict,
     build_board,
     capacity_grid,
@@ -316,6 +317,9 @@ class ItemImportView(RoleRequiredMixin, FormView):
     template_name = "roadmap/item_import.html"
     form_class = ImportItemsForm
 
+    def form_invalid(self, form: ImportItemsForm) -> HttpResponse:
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
     def form_valid(self, form: ImportItemsForm) -> HttpResponse:
         upload = form.cleaned_data["file"]
         if upload.size > MAX_IMPORT_BYTES:
@@ -374,6 +378,19 @@ class CapacityView(RoleRequiredMixin, View):
         form = CapacityForm(request.POST, grid=grid)
         if not form.is_valid():
             return render(request, self.template_name, {"form": form}, status=400)
-        changed = set_capacity(values=form.values())
+        try:
+            changed = set_capacity(changes=form.changes())
+        except CapacityConflict as conflict:
+            fresh = CapacityForm(grid=capacity_grid(first_code=grid.quarters[0].code))
+            cells = ", ".join(f"{team.name} {code}" for team, code in conflict.cells)
+            messages.error(
+                request,
+                _(
+                    "Not saved: someone changed %(cells)s meanwhile. The current figures are "
+                    "shown; enter your changes again."
+                )
+                % {"cells": cells},
+            )
+            return render(request, self.template_name, {"form": fresh}, status=409)
         messages.success(request, _("Capacity saved (%s changed).") % changed)
         return redirect(f"{reverse('roadmap:board')}?from={grid.quarters[0].code}")

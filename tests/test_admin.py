@@ -51,3 +51,24 @@ def test_an_admin_edit_is_a_new_version_with_history():
     item.refresh_from_db()
     assert (item.title, item.version) == ("After", 2)
     assert item.history.latest().history_user == root
+
+
+def test_reverting_in_the_admin_moves_the_version_forward():
+    item = RoadmapItemFactory(title="First")
+    first_record = item.history.get()
+    for title in ("Second", "Third"):
+        item.title = title
+        item.version += 1
+        item.save()
+    client = Client()
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    url = reverse(
+        "admin:roadmap_roadmapitem_simple_history", args=[item.pk, first_record.history_id]
+    )
+    form = client.get(url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data.update(requesting_teams=[], depends_on=[])
+    response = client.post(url, data)
+    assert response.status_code == 302
+    item.refresh_from_db()
+    assert (item.title, item.version) == ("First", 4)

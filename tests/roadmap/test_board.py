@@ -136,6 +136,15 @@ def test_ranked_list_query_count_does_not_grow_with_items(manager_client):
     assert count() == small
 
 
+def capacity_post(form) -> dict:
+    """What the browser posts: every cell, each with the value the page showed."""
+    data = {}
+    for name in form.fields:
+        shown = form[name].value()
+        data[name] = data[f"initial-{name}"] = "" if shown is None else str(shown)
+    return data
+
+
 def test_manager_sets_capacity_per_team_and_quarter(manager_client):
     ae = TeamFactory(name="Analytics Engineering", weekly_rate=Decimal("4000"))
     TeamFactory(name="Finance", slug="finance", weekly_rate=None)  # requests work only
@@ -145,9 +154,9 @@ def test_manager_sets_capacity_per_team_and_quarter(manager_client):
     assert [team.name for team, _fields in form.rows()] == ["Analytics Engineering"]
     assert form[f"t{ae.pk}-2027-Q2"].value() == Decimal("40.0")
 
-    response = manager_client.post(
-        url, {f"t{ae.pk}-2027-Q1": "55", f"t{ae.pk}-2027-Q2": "", f"t{ae.pk}-2027-Q3": "48.5"}
-    )
+    data = capacity_post(form)
+    data.update({f"t{ae.pk}-2027-Q1": "55", f"t{ae.pk}-2027-Q2": "", f"t{ae.pk}-2027-Q3": "48.5"})
+    response = manager_client.post(url, data)
     assert response.status_code == 302
     saved = dict(TeamCapacity.objects.values_list("quarter__code", "person_weeks"))
     assert saved == {"2027-Q1": Decimal("55.0"), "2027-Q3": Decimal("48.5")}
@@ -156,7 +165,40 @@ def test_manager_sets_capacity_per_team_and_quarter(manager_client):
 def test_capacity_refuses_negative_weeks_and_changes_nothing(manager_client):
     ae = TeamFactory(weekly_rate=Decimal("4000"))
     url = reverse("roadmap:capacity") + "?from=2027-Q1"
-    response = manager_client.post(url, {f"t{ae.pk}-2027-Q1": "-5", f"t{ae.pk}-2027-Q2": "30"})
+    data = capacity_post(manager_client.get(url).context["form"])
+    data.update({f"t{ae.pk}-2027-Q1": "-5", f"t{ae.pk}-2027-Q2": "30"})
+    response = manager_client.post(url, data)
     assert response.status_code == 400
     assert "greater than or equal to 0" in response.content.decode()
     assert not TeamCapacity.objects.exists()
+
+
+def test_capacity_saves_only_changed_cells_and_notices_a_cell_changed_meanwhile(
+    manager_client,
+):
+    ae = TeamFactory(weekly_rate=Decimal("4000"))
+    TeamCapacityFactory(quarter=quarter("2027-Q1"), team=ae, person_weeks=Decimal("36"))
+    TeamCapacityFactory(quarter=quarter("2027-Q2"), team=ae, person_weeks=Decimal("36"))
+    url = reverse("roadmap:capacity") + "?from=2027-Q1"
+    mine = capacity_post(manager_client.get(url).context["form"])
+
+    # Someone else raises Q2 while my page is open; I change Q3 only.
+    TeamCapacity.objects.filter(quarter__code="2027-Q2").update(person_weeks=Decimal("50"))
+    response = manager_client.post(url, {**mine, f"t{ae.pk}-2027-Q3": "40"})
+    assert response.status_code == 302
+    saved = dict(TeamCapacity.objects.values_list("quarter__code", "person_weeks"))
+    assert saved == {
+        "2027-Q1": Decimal("36.0"),
+        "2027-Q2": Decimal("50.0"),
+        "2027-Q3": Decimal("40.0"),
+    }
+
+    # Changing the cell they changed, from the value I saw, is refused and writes nothing.
+    response = manager_client.post(
+        url, {**mine, f"t{ae.pk}-2027-Q2": "30", f"t{ae.pk}-2027-Q4": "10"}
+    )
+    assert response.status_code == 409
+    assert f"{ae.name} 2027-Q2" in response.content.decode()
+    saved = dict(TeamCapacity.objects.values_list("quarter__code", "person_weeks"))
+    assert saved["2027-Q2"] == Decimal("50.0")
+    assert "2027-Q4" not in saved

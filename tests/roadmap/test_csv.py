@@ -248,3 +248,72 @@ def test_text_that_a_spreadsheet_would_run_as_a_formula_is_defused_and_round_tri
     result = import_items(data=before, by=item.owner)
     assert result.unchanged == 2
     assert RoadmapItem.objects.get(pk=item.pk).title == formula
+
+
+def test_two_rows_that_close_a_dependency_loop_together_are_refused(manager_client, roadmap):
+    first, second = roadmap
+    second.depends_on.clear()
+    sheet = f"id,depends_on\n{first.pk},{second.pk}\n{second.pk},{first.pk}\n".encode()
+    with pytest.raises(ImportRejected) as rejected:
+        import_items(data=sheet, by=first.owner)
+    assert [(e.line, e.column) for e in rejected.value.errors] == [
+        (2, "depends_on"),
+        (3, "depends_on"),
+    ]
+    assert "makes a loop: int_orders_enriched → 売上ダッシュボード → int_orders_enriched" in (
+        rejected.value.errors[0].message
+    )
+    assert not first.depends_on.exists()
+    assert not second.depends_on.exists()
+
+
+def test_a_dependency_on_a_dropped_item_round_trips(manager_client, roadmap):
+    first, second = roadmap
+    first.status = "dropped"
+    first.save()
+    before = export(manager_client)
+    result = import_items(data=before, by=first.owner)
+    assert result.unchanged == 2
+    assert list(second.depends_on.all()) == [first]
+
+
+def test_a_sheets_rank_wins_over_the_item_already_there(manager_client, roadmap):
+    first, _second = roadmap
+    third = RoadmapItemFactory(title="Third", theme=first.theme, team=first.team, rank=3)
+    import_items(data=f"id,rank\n{third.pk},1\n".encode(), by=first.owner)
+    order = list(RoadmapItem.objects.order_by("rank").values_list("title", "rank"))
+    assert order == [("Third", 1), ("int_orders_enriched", 2), ("売上ダッシュボード", 3)]
+
+
+def test_line_numbers_count_blank_lines(manager):
+    sheet = b"title,theme,team\n\nok,,\n\n\nbad,,\n"
+    with pytest.raises(ImportRejected) as rejected:
+        import_items(data=sheet, by=manager)
+    assert sorted({e.line for e in rejected.value.errors}) == [3, 6]
+
+
+def test_a_rejected_import_writes_no_quarters(manager, roadmap):
+    from roadmap.models import Quarter
+
+    before = set(Quarter.objects.values_list("code", flat=True))
+    sheet = b"title,theme,team,target_quarter\nNew,No such theme,ae,2031-Q2\n"
+    with pytest.raises(ImportRejected):
+        import_items(data=sheet, by=manager)
+    assert set(Quarter.objects.values_list("code", flat=True)) == before
+
+
+@pytest.mark.parametrize("code", ["0000-Q1", "9999-Q4", "2027-Q0"])
+def test_quarters_outside_planning_years_are_a_row_error(manager, roadmap, code):
+    sheet = f"title,theme,team,target_quarter\nNew,Intermediate tables,ae,{code}\n".encode()
+    with pytest.raises(ImportRejected) as rejected:
+        import_items(data=sheet, by=manager)
+    assert [(e.line, e.column) for e in rejected.value.errors] == [(2, "target_quarter")]
+
+
+def test_text_starting_with_an_apostrophe_round_trips(manager_client, roadmap):
+    item = roadmap[0]
+    item.title = "'-- not a formula"
+    item.save()
+    result = import_items(data=export(manager_client), by=item.owner)
+    assert result.unchanged == 2
+    assert RoadmapItem.objects.get(pk=item.pk).title == "'-- not a formula"

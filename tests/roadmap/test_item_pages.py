@@ -3,6 +3,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from roadmap.history import item_history
 from roadmap.models import RoadmapItem
 from tests.roadmap.factories import RoadmapItemFactory, TeamFactory, ThemeFactory, quarter
 
@@ -204,3 +205,72 @@ def test_pages_send_a_content_security_policy_without_inline_script(manager_clie
 def test_unknown_item_is_404(manager_client):
     assert manager_client.get(reverse("roadmap:item-detail", args=[999])).status_code == 404
     assert manager_client.get(reverse("roadmap:item-edit", args=[999])).status_code == 404
+
+
+def test_saving_an_untouched_form_keeps_an_inactive_owner_and_a_dropped_dependency(
+    manager_client, manager
+):
+    gone = type(manager).objects.create(username="left-the-company", is_active=False)
+    dropped = RoadmapItemFactory(title="Dropped work", status="dropped")
+    item = RoadmapItemFactory(owner=gone)
+    item.depends_on.add(dropped)
+    form = manager_client.get(reverse("roadmap:item-edit", args=[item.pk])).context["form"]
+    data = {name: form[name].value() for name in form.fields}
+    data = {k: ("" if v is None else v) for k, v in data.items()}
+    response = manager_client.post(reverse("roadmap:item-edit", args=[item.pk]), data)
+    assert response.status_code == 302, response.context["form"].errors
+    item.refresh_from_db()
+    assert item.owner == gone
+    assert list(item.depends_on.all()) == [dropped]
+
+
+def test_crlf_from_the_browser_is_not_a_change(manager_client):
+    item = RoadmapItemFactory(description="line one\nline two")
+    data = form_data(item, description="line one\r\nline two")
+    manager_client.post(reverse("roadmap:item-edit", args=[item.pk]), data)
+    item.refresh_from_db()
+    assert item.description == "line one\nline two"
+    changes = [c.field for e in item_history(item) for c in e.changes]
+    assert "description" not in changes
+
+
+def test_an_edit_of_requesting_teams_is_one_history_entry(manager_client):
+    a, b, c = (TeamFactory(slug=slug, name=slug.upper()) for slug in ("a", "b", "c"))
+    item = RoadmapItemFactory()
+    item.requesting_teams.set([a, b])
+    before = item.history.count()
+    manager_client.post(
+        reverse("roadmap:item-edit", args=[item.pk]), form_data(item, requesting_teams=[a.pk, c.pk])
+    )
+    assert item.history.count() == before + 1
+    latest = item_history(item)[0]
+    assert [(ch.field, ch.old, ch.new) for ch in latest.changes] == [
+        ("requesting_teams", "A, B", "A, C")
+    ]
+
+
+def test_reopening_an_item_puts_it_at_the_bottom_and_closing_closes_the_gap(manager_client):
+    a, _b, _c = (RoadmapItemFactory(title=t, rank=r) for r, t in enumerate("ABC", start=1))
+    manager_client.post(reverse("roadmap:item-edit", args=[a.pk]), form_data(a, status="done"))
+    ranks = dict(RoadmapItem.objects.filter(status="planned").values_list("title", "rank"))
+    assert ranks == {"B": 1, "C": 2}
+    a.refresh_from_db()
+    manager_client.post(reverse("roadmap:item-edit", args=[a.pk]), form_data(a, status="planned"))
+    ranks = dict(RoadmapItem.objects.values_list("title", "rank"))
+    assert ranks == {"B": 1, "C": 2, "A": 3}
+
+
+@pytest.mark.parametrize("code", ["0000-Q1", "9999-Q4"])
+def test_quarters_outside_planning_years_are_refused_not_a_server_error(manager_client, code):
+    board = manager_client.get(reverse("roadmap:board"), {"from": code})
+    assert board.status_code == 200
+    assert "years 2000 to 2099" in board.content.decode()
+    assert manager_client.get(reverse("roadmap:capacity"), {"from": code}).status_code == 200
+    created = manager_client.post(reverse("roadmap:item-create"), form_data(target_quarter=code))
+    assert created.status_code == 400
+    assert "target_quarter" in created.context["form"].errors
+
+
+def test_the_last_plannable_window_ends_in_2099(manager_client):
+    board = manager_client.get(reverse("roadmap:board"), {"from": "2099-Q4"}).context["board"]
+    assert [c.quarter.code for c in board.columns] == ["2099-Q1", "2099-Q2", "2099-Q3", "2099-Q4"]
