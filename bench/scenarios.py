@@ -6,12 +6,15 @@ import random
 import statistics
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from decimal import Decimal
 
 import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# WhiteNoise looks for collected static files, which the benchmark does not build.
+warnings.filterwarnings("ignore", "No directory at", UserWarning)
 django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402

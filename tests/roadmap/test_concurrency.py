@@ -27,7 +27,7 @@ def test_of_two_simultaneous_saves_on_one_version_exactly_one_wins():
             outcomes.append("saved")
         except EditConflict:
             outcomes.append("refused")
-        except Exception as error:
+        except Exception as error:  # any other failure shows in the assertion below
             outcomes.append(repr(error))
         finally:
             connection.close()
