@@ -218,6 +218,14 @@ QUARTERDECK_DEFAULT_CURRENCY = env_currency("QUARTERDECK_DEFAULT_CURRENCY", defa
 # month" into money for the payback period.
 QUARTERDECK_HOUR_VALUE = env_decimal("QUARTERDECK_HOUR_VALUE", default="60")
 
+# Usage days of billing facts are dates in this zone: Google's invoices and console
+# reports cut days on US/Pacific time.
+QUARTERDECK_BILLING_TIME_ZONE = env_time_zone(
+    "QUARTERDECK_BILLING_TIME_ZONE", default="America/Los_Angeles"
+)
+# Memory the billing-file reader (DuckDB) may use before spilling to disk.
+QUARTERDECK_INGEST_MEMORY_MB = env_int("QUARTERDECK_INGEST_MEMORY_MB", default=160, minimum=64)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,0 +1,278 @@
+"""Daily cost facts, however they were read (files or BigQuery), stored as new versions of
+their invoice months.
+
+A month whose facts are exactly those already current is left alone, so loading the
+same export twice changes nothing. A month whose facts differ gets a new BillingMonth;
+the old one is closed (valid_to, superseded_by) and keeps its facts.
+"""
+
+import datetime
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from cost.models import (
+    BillingMonth,
+    BillingSource,
+    CostCredit,
+    CostFact,
+    ImportRun,
+    Label,
+    LabelSet,
+    to_nanos,
+)
+
+Labels = tuple[tuple[str, str], ...]
+
+
+@dataclass(slots=True)
+class DailyFact:
+    """One group of export rows: a day, an invoice month, a project, a SKU, a label set."""
+
+    invoice_month: str
+    usage_date: datetime.date
+    billing_account_id: str
+    project_id: str
+    project_name: str
+    project_number: str
+    project_ancestry: str
+    service_id: str
+    service_description: str
+    sku_id: str
+    sku_description: str
+    location: str
+    region: str
+    cost_type: str
+    currency: str
+    conversion_rate: Decimal | None
+    labels: Labels
+    project_labels: Labels
+    is_correction: bool
+    usage_unit: str
+    pricing_unit: str
+    cost: Decimal
+    cost_at_list: Decimal | None
+    usage_amount: Decimal | None
+    usage_in_pricing_units: Decimal | None
+    row_count: int
+    last_export_time: datetime.datetime | None
+    credits: dict[str, Decimal] = field(default_factory=dict)
+
+    def sort_key(self) -> tuple:
+        return (
+            self.usage_date, self.project_id, self.service_id, self.sku_id, self.cost_type,
+            self.currency, self.is_correction, self.labels, self.project_labels, self.location,
+            self.region, self.billing_account_id, self.project_name, self.project_number,
+            self.project_ancestry, self.service_description, self.sku_description,
+            self.usage_unit, self.pricing_unit, str(self.conversion_rate),
+        )  # fmt: skip
+
+    def canonical(self) -> str:
+        """Everything that makes this fact what it is, as text, for the month digest."""
+        values = [*map(str, self.sort_key()), str(self.cost), str(self.cost_at_list),
+                  str(self.usage_amount), str(self.usage_in_pricing_units), str(self.row_count),
+                  json.dumps(sorted((k, str(v)) for k, v in self.credits.items()))]  # fmt: skip
+        return "\x1f".join(values)
+
+    @property
+    def credits_total(self) -> Decimal:
+        return sum(self.credits.values(), Decimal(0))
+
+    def in_usd(self, amount: Decimal | None) -> Decimal | None:
+        """`currency_conversion_rate` is units of the billing currency per US dollar."""
+        if amount is None:
+            return None
+        if self.currency == "USD":
+            return amount
+        if not self.conversion_rate:
+            return None
+        return amount / self.conversion_rate
+
+
+@dataclass
+class MonthOutcome:
+    month: str
+    outcome: str  # "new", "replaced" or "unchanged"
+    facts: int
+    rows: int
+
+    def as_json(self) -> dict:
+        return {
+            "month": self.month,
+            "outcome": self.outcome,
+            "facts": self.facts,
+            "rows": self.rows,
+        }
+
+
+def month_digest(facts: list[DailyFact]) -> str:
+    digest = hashlib.sha256()
+    for fact in sorted(facts, key=DailyFact.sort_key):
+        digest.update(fact.canonical().encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+@transaction.atomic
+def store_facts(
+    *, source: BillingSource, run: ImportRun, facts: Iterable[DailyFact]
+) -> list[MonthOutcome]:
+    """Make `facts` the current version of every invoice month they cover."""
+    by_month: dict[str, list[DailyFact]] = defaultdict(list)
+    for fact in facts:
+        by_month[fact.invoice_month].append(fact)
+    now = timezone.now()
+    current = {
+        month.invoice_month: month
+        for month in BillingMonth.objects.select_for_update()
+        .filter(source=source, invoice_month__in=list(by_month))
+        .current()
+    }
+    outcomes = []
+    to_write: list[tuple[BillingMonth, list[DailyFact]]] = []
+    for invoice_month in sorted(by_month):
+        month_facts = by_month[invoice_month]
+        digest = month_digest(month_facts)
+        rows = sum(fact.row_count for fact in month_facts)
+        previous = current.get(invoice_month)
+        if previous is not None and previous.digest == digest:
+            outcomes.append(MonthOutcome(invoice_month, "unchanged", len(month_facts), rows))
+            continue
+        if previous is not None:
+            previous.valid_to, previous.superseded_by = now, run
+            previous.save(update_fields=["valid_to", "superseded_by"])
+        month = BillingMonth.objects.create(
+            source=source,
+            invoice_month=invoice_month,
+            run=run,
+            valid_from=now,
+            digest=digest,
+            fact_count=len(month_facts),
+            row_count=rows,
+        )
+        to_write.append((month, month_facts))
+        outcome = "new" if previous is None else "replaced"
+        outcomes.append(MonthOutcome(invoice_month, outcome, len(month_facts), rows))
+    if to_write:
+        label_sets = _label_set_ids(fact for _month, facts in to_write for fact in facts)
+        _insert_facts(to_write, label_sets)
+    return outcomes
+
+
+def _label_digest(labels: Labels, project_labels: Labels) -> str:
+    text = json.dumps([list(labels), list(project_labels)], ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _label_set_ids(facts: Iterable[DailyFact]) -> dict[tuple[Labels, Labels], int]:
+    wanted = {(fact.labels, fact.project_labels) for fact in facts}
+    digests = {_label_digest(*pair): pair for pair in wanted}
+    known = dict(LabelSet.objects.filter(digest__in=digests).values_list("digest", "id"))
+    missing = [digest for digest in digests if digest not in known]
+    if missing:
+        created = LabelSet.objects.bulk_create(
+            LabelSet(digest=digest, labels=dict(digests[digest][0]),
+                     project_labels=dict(digests[digest][1]))
+            for digest in missing
+        )  # fmt: skip
+        Label.objects.bulk_create(
+            Label(label_set=label_set, scope=scope, key=key, value=value)
+            for label_set in created
+            for scope, pairs in ((Label.Scope.RESOURCE, label_set.labels),
+                                 (Label.Scope.PROJECT, label_set.project_labels))
+            for key, value in pairs.items()
+        )  # fmt: skip
+        known.update({label_set.digest: label_set.id for label_set in created})
+    return {pair: known[digest] for digest, pair in digests.items()}
+
+
+FACT_COLUMNS = [
+    "id", "month_id", "invoice_month", "usage_date", "billing_account_id", "project_id",
+    "project_name", "project_number", "project_ancestry", "service_id", "service_description",
+    "sku_id", "sku_description", "location", "region", "cost_type", "currency",
+    "label_set_id", "is_correction", "usage_unit", "usage_amount", "pricing_unit",
+    "usage_in_pricing_units", "cost_nanos", "credits_nanos", "cost_at_list_nanos",
+    "cost_usd_nanos", "credits_usd_nanos", "row_count", "last_export_time",
+]  # fmt: skip
+CREDIT_COLUMNS = ["fact_id", "credit_type", "amount_nanos", "amount_usd_nanos"]
+
+
+def _nanos(amount: Decimal | None) -> int | None:
+    return None if amount is None else to_nanos(amount)
+
+
+def _fact_row(fact_id: int, month: BillingMonth, fact: DailyFact, label_set_id: int) -> tuple:
+    credits = fact.credits_total
+    return (
+        fact_id, month.id, fact.invoice_month, fact.usage_date, fact.billing_account_id,
+        fact.project_id, fact.project_name, fact.project_number, fact.project_ancestry,
+        fact.service_id, fact.service_description, fact.sku_id, fact.sku_description,
+        fact.location, fact.region, fact.cost_type, fact.currency, label_set_id,
+        fact.is_correction, fact.usage_unit, fact.usage_amount, fact.pricing_unit,
+        fact.usage_in_pricing_units, to_nanos(fact.cost), to_nanos(credits),
+        _nanos(fact.cost_at_list), _nanos(fact.in_usd(fact.cost)),
+        _nanos(fact.in_usd(credits)), fact.row_count, fact.last_export_time,
+    )  # fmt: skip
+
+
+def _insert_facts(
+    months: list[tuple[BillingMonth, list[DailyFact]]],
+    label_sets: dict[tuple[Labels, Labels], int],
+) -> None:
+    count = sum(len(facts) for _month, facts in months)
+    ids = iter(_reserve_fact_ids(count))
+    fact_rows, credit_rows = [], []
+    for month, facts in months:
+        for fact in facts:
+            fact_id = next(ids)
+            label_set = label_sets[(fact.labels, fact.project_labels)]
+            fact_rows.append(_fact_row(fact_id, month, fact, label_set))
+            credit_rows.extend(
+                (fact_id, credit_type, to_nanos(amount), _nanos(fact.in_usd(amount)))
+                for credit_type, amount in sorted(fact.credits.items())
+            )
+    if connection.vendor == "postgresql":
+        _copy(CostFact._meta.db_table, FACT_COLUMNS, fact_rows)
+        _copy(CostCredit._meta.db_table, CREDIT_COLUMNS, credit_rows)
+    else:
+        CostFact.objects.bulk_create(
+            (CostFact(**dict(zip(FACT_COLUMNS, row, strict=True))) for row in fact_rows),
+            batch_size=500,
+        )
+        CostCredit.objects.bulk_create(
+            (CostCredit(**dict(zip(CREDIT_COLUMNS, row, strict=True))) for row in credit_rows),
+            batch_size=500,
+        )
+
+
+def _reserve_fact_ids(count: int) -> range | list[int]:
+    """Ids for new facts, so credits can point at them without a round trip per fact."""
+    if count == 0:
+        return []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [CostFact._meta.db_table, count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        # SQLite: one writer at a time (the transaction holds the write lock).
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {CostFact._meta.db_table}")  # noqa: S608
+        start = cursor.fetchone()[0] + 1
+        return range(start, start + count)
+
+
+def _copy(table: str, columns: list[str], rows: list[tuple]) -> None:
+    """PostgreSQL COPY: about ten times the rows per second of bulk_create."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)

@@ -1,0 +1,90 @@
+"""Import runs: read billing data (files or BigQuery), store it as month versions, record
+what happened. A failed run writes no fact and says why."""
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
+
+from cost.allocation import allocate_months
+from cost.facts import DailyFact, store_facts
+from cost.ingest import BadFiles, Progress, aggregate_files, describe_files
+from cost.models import BillingMonth, BillingSource, ImportRun
+
+
+class ImportFailed(Exception):
+    def __init__(self, run: ImportRun, problems: list | None = None):
+        super().__init__(run.error)
+        self.run = run
+        self.problems = problems or []
+
+
+def _start_run(
+    *, source: BillingSource, by: AbstractBaseUser | None, by_name: str, files: list[dict]
+) -> ImportRun:
+    return ImportRun.objects.create(
+        source=source, started_by=by, started_by_name=by_name, files=files
+    )
+
+
+def _fail(run: ImportRun, message: str, problems: list | None = None) -> ImportFailed:
+    run.status = ImportRun.Status.FAILED
+    run.error = message
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "error", "finished_at"])
+    return ImportFailed(run, problems)
+
+
+def finish_run(
+    *, run: ImportRun, facts: Iterable[DailyFact], rows_read: int, bytes_read: int = 0
+) -> ImportRun:
+    """Store the facts (one transaction), attribute the new months, close the run."""
+    outcomes = store_facts(source=run.source, run=run, facts=facts)
+    changed = [o.month for o in outcomes if o.outcome != "unchanged"]
+    if changed:
+        allocate_months(BillingMonth.objects.filter(run=run, invoice_month__in=changed).current())
+    run.status = ImportRun.Status.SUCCEEDED
+    run.months = [outcome.as_json() for outcome in outcomes]
+    run.rows_read = rows_read
+    run.bytes_read = bytes_read
+    run.facts_written = sum(o.facts for o in outcomes if o.outcome != "unchanged")
+    run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+def import_files(
+    *,
+    paths: list[Path],
+    source_name: str,
+    by: AbstractBaseUser | None = None,
+    by_name: str = "",
+    progress: Progress | None = None,
+) -> ImportRun:
+    """Load billing export files into `source_name` (created as a file source if new)."""
+    source, _created = BillingSource.objects.get_or_create(
+        name=source_name, defaults={"kind": BillingSource.Kind.FILES}
+    )
+    try:
+        files = describe_files(paths)
+    except BadFiles as bad:
+        run = _start_run(source=source, by=by, by_name=by_name,
+                         files=[{"name": str(path)} for path in paths])  # fmt: skip
+        raise _fail(run, "; ".join(map(str, bad.problems)), bad.problems) from None
+    run = _start_run(
+        source=source, by=by, by_name=by_name, files=[file.as_json() for file in files]
+    )
+    try:
+        aggregate = aggregate_files(files, progress=progress)
+    except BadFiles as bad:
+        raise _fail(run, "; ".join(map(str, bad.problems)), bad.problems) from None
+    try:
+        return finish_run(
+            run=run,
+            facts=aggregate.facts,
+            rows_read=aggregate.rows_read,
+            bytes_read=sum(file.size for file in files),
+        )
+    except Exception as error:
+        raise _fail(run, f"could not store the facts: {error}") from error

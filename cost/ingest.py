@@ -1,0 +1,592 @@
+"""Billing export files -> daily facts.
+
+Reading and aggregating a million hourly rows is DuckDB's job: one streaming scan of the
+newline-delimited JSON (gzipped or not) groups the rows into daily facts with exact
+DECIMAL sums, in bounded memory. CSV and Parquet files are first rewritten as
+newline-delimited JSON, so every format goes through the same query and the same rules.
+
+The query also counts rows that break a rule (a missing field, a value that is not a
+number or a time, an unknown currency). If there is any, nothing is stored: the files
+are read again in Python, slowly but precisely, to name the file, line and field of
+each problem.
+"""
+
+import ast
+import csv
+import datetime
+import gzip
+import hashlib
+import io
+import json
+import re
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import duckdb
+from django.conf import settings
+
+from cost.facts import DailyFact
+from cost.money import ISO_CURRENCIES
+
+DECIMAL = "DECIMAL(38, 15)"
+MAX_ERRORS = 20
+JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
+
+# The export's columns as the reader sees them: every leaf is text, so that numbers
+# written as strings ("5e-06") and as JSON numbers go through the same checks.
+KV = "STRUCT(key VARCHAR, value VARCHAR)[]"
+COLUMNS = {
+    "billing_account_id": "VARCHAR",
+    "service": "STRUCT(id VARCHAR, description VARCHAR)",
+    "sku": "STRUCT(id VARCHAR, description VARCHAR)",
+    "usage_start_time": "VARCHAR",
+    "project": f"STRUCT(id VARCHAR, number VARCHAR, name VARCHAR, labels {KV}, "
+    "ancestry_numbers VARCHAR)",
+    "labels": KV,
+    "location": "STRUCT(location VARCHAR, country VARCHAR, region VARCHAR, zone VARCHAR)",
+    "export_time": "VARCHAR",
+    "cost": "VARCHAR",
+    "currency": "VARCHAR",
+    "currency_conversion_rate": "VARCHAR",
+    "usage": "STRUCT(amount VARCHAR, unit VARCHAR, amount_in_pricing_units VARCHAR, "
+    "pricing_unit VARCHAR)",
+    "credits": "STRUCT(name VARCHAR, amount VARCHAR, full_name VARCHAR, id VARCHAR, "
+    "type VARCHAR)[]",
+    "invoice": "STRUCT(month VARCHAR)",
+    "cost_type": "VARCHAR",
+    "cost_at_list": "VARCHAR",
+    "adjustment_info": "STRUCT(id VARCHAR, description VARCHAR, type VARCHAR, mode VARCHAR)",
+}
+REPEATED = {"labels", "project.labels", "system_labels", "credits", "tags"}
+
+
+class BadInput(Exception):
+    """One problem in one place of one file."""
+
+    def __init__(
+        self, file: str, line: int | None, field: str | None, message: str, unit: str = "line"
+    ):
+        super().__init__(message)
+        self.file, self.line, self.field, self.message = file, line, field, message
+        self.unit = unit  # "line" of a text file, "row" of a Parquet file
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.line is not None:
+            where.append(f"{self.unit} {self.line}")
+        if self.field:
+            where.append(f"field {self.field}")
+        return f"{', '.join(where)}: {self.message}"
+
+
+class BadFiles(Exception):
+    def __init__(self, problems: list[BadInput]):
+        super().__init__("; ".join(str(problem) for problem in problems[:3]))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class InputFile:
+    path: Path
+    name: str
+    format: str  # "json", "csv" or "parquet"
+    size: int
+    sha256: str
+
+    def as_json(self) -> dict:
+        return {"name": self.name, "format": self.format, "bytes": self.size, "sha256": self.sha256}
+
+
+@dataclass
+class Aggregate:
+    facts: list[DailyFact]
+    rows_read: int
+
+
+Progress = Callable[[float], None]  # called with the fraction of bytes read, 0..1
+
+
+# --- Files -------------------------------------------------------------------------------
+
+
+def file_format(path: Path) -> str | None:
+    name = path.name.lower().removesuffix(".gz")
+    if name.endswith(JSON_SUFFIXES):
+        return "json"
+    if name.endswith(".csv"):
+        return "csv"
+    if name.endswith(".parquet") and not path.name.lower().endswith(".gz"):
+        return "parquet"
+    return None
+
+
+def describe_files(paths: list[Path]) -> list[InputFile]:
+    """Check every path before reading any: it exists, has a known format, is not empty."""
+    problems, files = [], []
+    for path in paths:
+        name = str(path)
+        if not path.is_file():
+            problems.append(BadInput(name, None, None, "no such file"))
+            continue
+        kind = file_format(path)
+        if kind is None:
+            problems.append(BadInput(
+                name, None, None,
+                "unknown format: expected .json/.jsonl/.ndjson, .csv (each optionally .gz) "
+                "or .parquet",
+            ))  # fmt: skip
+            continue
+        size = path.stat().st_size
+        if size == 0:
+            problems.append(BadInput(name, None, None, "the file is empty"))
+            continue
+        files.append(InputFile(path, name, kind, size, _sha256(path)))
+    if problems:
+        raise BadFiles(problems)
+    return files
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8", newline="")
+    return path.open("r", encoding="utf-8", newline="")
+
+
+# --- Row rules (the Python side; the SQL side is in _row_is_valid) ------------------------
+
+
+def parse_timestamp(value) -> datetime.datetime | None:
+    """`2020-11-09 23:00:00 UTC`, RFC 3339, or a zone-less time taken as UTC."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text.endswith(" UTC"):
+        text = text[:-4] + "+00:00"
+    try:
+        parsed = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
+
+
+def _number(value) -> Decimal | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    if not number.is_finite() or abs(number) >= Decimal("1e23"):
+        return None
+    return number
+
+
+def _get(row: dict, path: str):
+    value = row
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def check_row(row) -> list[tuple[str, str]]:
+    """(field, message) for every rule the row breaks; the same rules as the SQL."""
+    if not isinstance(row, dict):
+        return [("-", "expected a JSON object")]
+    problems = []
+    for record in ("service", "sku", "project", "location", "usage", "invoice",
+                   "adjustment_info"):  # fmt: skip
+        if row.get(record) is not None and not isinstance(row[record], dict):
+            problems.append((record, f"expected a record, got {type(row[record]).__name__}"))
+    for repeated in ("labels", "credits", "project.labels"):
+        value = _get(row, repeated)
+        if value is not None and (
+            not isinstance(value, list) or not all(isinstance(v, dict) for v in value)
+        ):
+            problems.append((repeated, "expected a list of records"))
+    for required in ("billing_account_id", "service.id", "sku.id"):
+        if _get(row, required) in (None, ""):
+            problems.append((required, "missing"))
+    start = _get(row, "usage_start_time")
+    if start is None:
+        problems.append(("usage_start_time", "missing"))
+    elif parse_timestamp(start) is None:
+        problems.append(("usage_start_time", f"{start!r} is not a time"))
+    month = _get(row, "invoice.month")
+    if month is None:
+        problems.append(("invoice.month", "missing"))
+    elif not re.fullmatch(r"[0-9]{4}(0[1-9]|1[0-2])", str(month)):
+        problems.append(("invoice.month", f"{month!r} is not a month written YYYYMM"))
+    cost = _get(row, "cost")
+    if cost is None:
+        problems.append(("cost", "missing"))
+    elif _number(cost) is None:
+        problems.append(("cost", f"{cost!r} is not a number"))
+    currency = row.get("currency")
+    if currency is None:
+        problems.append(("currency", "missing"))
+    elif currency not in ISO_CURRENCIES:
+        problems.append(("currency", f"{currency!r} is not an ISO 4217 currency code"))
+    for optional in ("cost_at_list", "usage.amount", "usage.amount_in_pricing_units",
+                     "currency_conversion_rate"):  # fmt: skip
+        value = _get(row, optional)
+        if value is not None and _number(value) is None:
+            problems.append((optional, f"{value!r} is not a number"))
+    rate = _number(row.get("currency_conversion_rate"))
+    if rate is not None and rate <= 0:
+        problems.append(("currency_conversion_rate", "must be greater than 0"))
+    export_time = row.get("export_time")
+    if export_time is not None and parse_timestamp(export_time) is None:
+        problems.append(("export_time", f"{export_time!r} is not a time"))
+    credits = row.get("credits")
+    if isinstance(credits, list):
+        for index, credit in enumerate(credits):
+            if isinstance(credit, dict) and _number(credit.get("amount")) is None:
+                problems.append(
+                    (f"credits[{index}].amount", f"{credit.get('amount')!r} is not a number")
+                )
+    return problems
+
+
+# --- CSV and Parquet become newline-delimited JSON ---------------------------------------
+
+
+def _repeated_cell(text: str):
+    """Repeated fields flattened into one cell: JSON, or the Python literal some tools
+    write (single quotes, None)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return ast.literal_eval(text)
+
+
+def _csv_to_json(file: InputFile, out: io.TextIOBase) -> list[BadInput]:
+    problems: list[BadInput] = []
+    with _open_text(file.path) as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames:
+            return [BadInput(file.name, 1, None, "no header row")]
+        line = reader.line_num + 1
+        rows = 0
+        for cells in reader:
+            rows += 1
+            row: dict = {}
+            for column, text in cells.items():
+                if column is None:
+                    problems.append(
+                        BadInput(file.name, line, None, "more cells than columns in the header")
+                    )
+                    continue
+                if text is None or text == "":
+                    continue
+                if column in REPEATED:
+                    try:
+                        text = _repeated_cell(text)
+                    except (ValueError, SyntaxError):
+                        problems.append(
+                            BadInput(file.name, line, column, "not a JSON list of records")
+                        )
+                        continue
+                target = row
+                *parents, leaf = column.split(".")
+                for parent in parents:
+                    target = target.setdefault(parent, {})
+                    if not isinstance(target, dict):
+                        break
+                else:
+                    target[leaf] = text
+            problems += [BadInput(file.name, line, field, message)
+                         for field, message in check_row(row)]  # fmt: skip
+            if len(problems) >= MAX_ERRORS:
+                break
+            out.write(json.dumps(row, ensure_ascii=False))
+            out.write("\n")
+            line = reader.line_num + 1
+    if not rows:
+        problems.append(BadInput(file.name, None, None, "the file has a header but no rows"))
+    return problems
+
+
+def _parquet_to_json(file: InputFile, target: Path, con: duckdb.DuckDBPyConnection) -> None:
+    path = str(file.path).replace("'", "''")
+    out = str(target).replace("'", "''")
+    con.execute(f"COPY (SELECT * FROM read_parquet('{path}')) TO '{out}' (FORMAT json)")  # noqa: S608
+
+
+# --- The aggregation ---------------------------------------------------------------------
+
+
+def _sql_list(values) -> str:
+    return ", ".join("'" + value.replace("'", "''") + "'" for value in sorted(values))
+
+
+def _row_is_valid() -> str:
+    """The SQL twin of check_row's value rules (structure errors stop the reader)."""
+    number = f"TRY_CAST({{}} AS {DECIMAL}) IS NOT NULL"
+    optional = "({0} IS NULL OR " + number.format("{0}") + ")"
+    return " AND ".join([
+        "billing_account_id IS NOT NULL AND billing_account_id <> ''",
+        "service.id IS NOT NULL AND service.id <> ''",
+        "sku.id IS NOT NULL AND sku.id <> ''",
+        "parse_ts(usage_start_time) IS NOT NULL",
+        "regexp_full_match(invoice.month, '[0-9]{4}(0[1-9]|1[0-2])')",
+        number.format("cost"),
+        f"currency IN ({_sql_list(ISO_CURRENCIES)})",
+        optional.format("cost_at_list"),
+        optional.format("usage.amount"),
+        optional.format("usage.amount_in_pricing_units"),
+        "(currency_conversion_rate IS NULL OR "
+        f"TRY_CAST(currency_conversion_rate AS {DECIMAL}) > 0)",
+        "(export_time IS NULL OR parse_ts(export_time) IS NOT NULL)",
+        f"coalesce(list_bool_and(list_transform(credits, lambda c: "
+        f"TRY_CAST(c.amount AS {DECIMAL}) IS NOT NULL)), true)",
+    ])  # fmt: skip
+
+
+def _query(paths: list[str], time_zone: str) -> str:
+    files = "[" + _sql_list(paths) + "]"
+    columns = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in COLUMNS.items()) + "}"
+    tz = time_zone.replace("'", "''")
+    # Every value spliced in is a file path or zone name quoted above, or our own constant.
+    return f"""
+    WITH raw AS (
+        SELECT * FROM read_json({files}, format = 'newline_delimited', columns = {columns},
+                                compression = 'auto', maximum_object_size = 16777216)
+    ), checked AS (
+        SELECT *, {_row_is_valid()} AS valid FROM raw
+    )
+    SELECT
+        invoice.month AS invoice_month,
+        CAST(timezone('{tz}', parse_ts(usage_start_time)) AS DATE) AS usage_date,
+        coalesce(billing_account_id, '') AS billing_account_id,
+        coalesce(project.id, '') AS project_id,
+        coalesce(project.name, '') AS project_name,
+        coalesce(project.number, '') AS project_number,
+        coalesce(project.ancestry_numbers, '') AS project_ancestry,
+        coalesce(service.id, '') AS service_id,
+        coalesce(service.description, '') AS service_description,
+        coalesce(sku.id, '') AS sku_id,
+        coalesce(sku.description, '') AS sku_description,
+        coalesce(location.location, '') AS location,
+        coalesce(location.region, '') AS region,
+        coalesce(nullif(cost_type, ''), 'regular') AS cost_type,
+        currency,
+        TRY_CAST(currency_conversion_rate AS {DECIMAL}) AS conversion_rate,
+        list_sort(list_transform(coalesce(labels, []), lambda l: [l.key, coalesce(l.value, '')]))
+            AS labels,
+        list_sort(list_transform(coalesce(project.labels, []),
+                                 lambda l: [l.key, coalesce(l.value, '')])) AS project_labels,
+        adjustment_info.id IS NOT NULL
+            OR adjustment_info.type IS NOT NULL AS is_correction,
+        coalesce(usage.unit, '') AS usage_unit,
+        coalesce(usage.pricing_unit, '') AS pricing_unit,
+        sum(TRY_CAST(cost AS {DECIMAL})) AS cost,
+        sum(TRY_CAST(cost_at_list AS {DECIMAL})) AS cost_at_list,
+        sum(TRY_CAST(usage.amount AS {DECIMAL})) AS usage_amount,
+        sum(TRY_CAST(usage.amount_in_pricing_units AS {DECIMAL})) AS usage_in_pricing_units,
+        count(*) AS row_count,
+        max(parse_ts(export_time)) AS last_export_time,
+        flatten(list(list_transform(coalesce(credits, []), lambda c:
+            {{'type': coalesce(c.type, 'UNKNOWN'), 'amount': TRY_CAST(c.amount AS {DECIMAL})}})))
+            AS credits,
+        count(*) FILTER (WHERE NOT coalesce(valid, false)) AS bad_rows
+    FROM checked
+    GROUP BY ALL
+    """  # noqa: S608
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(config={
+        "memory_limit": f"{settings.QUARTERDECK_INGEST_MEMORY_MB}MB",
+        "threads": 2,
+        "preserve_insertion_order": False,
+        "temp_directory": tempfile.gettempdir(),
+    })  # fmt: skip
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(
+        "CREATE MACRO parse_ts(s) AS CASE "
+        "WHEN s LIKE '% UTC' THEN TRY_CAST(replace(s, ' UTC', '+00:00') AS TIMESTAMPTZ) "
+        "ELSE TRY_CAST(s AS TIMESTAMPTZ) END"
+    )
+    return con
+
+
+def _watch(con: duckdb.DuckDBPyConnection, progress: Progress | None) -> Callable[[], None]:
+    """Report DuckDB's progress through the scan every quarter second; returns a stopper."""
+    if progress is None:
+        return lambda: None
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.wait(0.25):
+            try:
+                percent = con.query_progress()
+            except duckdb.Error:
+                continue
+            if percent >= 0:
+                progress(min(percent, 100) / 100)
+
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        done.set()
+        thread.join()
+        progress(1.0)
+
+    return stop
+
+
+def aggregate_files(files: list[InputFile], *, progress: Progress | None = None) -> Aggregate:
+    """Read every file and group its rows into daily facts; raise BadFiles on any problem."""
+    con = _connect()
+    with tempfile.TemporaryDirectory(prefix="quarterdeck-ingest-") as workdir:
+        paths, problems = [], []
+        for index, file in enumerate(files):
+            if file.format == "json":
+                paths.append(str(file.path))
+                continue
+            target = Path(workdir) / f"{index}.jsonl"
+            if file.format == "csv":
+                with target.open("w", encoding="utf-8") as out:
+                    problems += _csv_to_json(file, out)
+            else:
+                try:
+                    _parquet_to_json(file, target, con)
+                except duckdb.Error as error:
+                    problems.append(BadInput(file.name, None, None, f"not readable: {error}"))
+            paths.append(str(target))
+        if problems:
+            raise BadFiles(problems[:MAX_ERRORS])
+        stop = _watch(con, progress)
+        try:
+            result = con.execute(_query(paths, settings.QUARTERDECK_BILLING_TIME_ZONE))
+            columns = [column[0] for column in result.description]
+            rows = result.fetchall()
+        except duckdb.Error as error:
+            raise BadFiles(_locate(files, paths) or [_unplaced(files, error)]) from None
+        finally:
+            stop()
+            con.close()
+        if any(row[-1] for row in rows):
+            raise BadFiles(_locate(files, paths) or [_unplaced(files, None)])
+        records = [dict(zip(columns, row, strict=True)) for row in rows]
+        rows_read = sum(record["row_count"] for record in records)
+        if rows_read == 0:
+            raise BadFiles(
+                [
+                    BadInput(
+                        ", ".join(f.name for f in files),
+                        None,
+                        None,
+                        "no rows: the files hold no billing data",
+                    )
+                ]
+            )
+    return Aggregate(facts=[_daily_fact(record) for record in records], rows_read=rows_read)
+
+
+def _unplaced(files: list[InputFile], error: Exception | None) -> BadInput:
+    detail = str(error).splitlines()[0] if error else "a row breaks a rule"
+    return BadInput(", ".join(file.name for file in files), None, None, detail)
+
+
+def _labels(pairs) -> tuple[tuple[str, str], ...]:
+    return tuple((key, value) for key, value in pairs)
+
+
+def _daily_fact(record: dict) -> DailyFact:
+    credits: dict[str, Decimal] = {}
+    for credit in record["credits"] or []:
+        credits[credit["type"]] = credits.get(credit["type"], Decimal(0)) + credit["amount"]
+    last_export = record["last_export_time"]
+    return DailyFact(
+        invoice_month=record["invoice_month"],
+        usage_date=record["usage_date"],
+        billing_account_id=record["billing_account_id"],
+        project_id=record["project_id"],
+        project_name=record["project_name"],
+        project_number=record["project_number"],
+        project_ancestry=record["project_ancestry"],
+        service_id=record["service_id"],
+        service_description=record["service_description"],
+        sku_id=record["sku_id"],
+        sku_description=record["sku_description"],
+        location=record["location"],
+        region=record["region"],
+        cost_type=record["cost_type"],
+        currency=record["currency"],
+        conversion_rate=_plain(record["conversion_rate"]),
+        labels=_labels(record["labels"]),
+        project_labels=_labels(record["project_labels"]),
+        is_correction=record["is_correction"],
+        usage_unit=record["usage_unit"],
+        pricing_unit=record["pricing_unit"],
+        cost=_plain(record["cost"]),
+        cost_at_list=_plain(record["cost_at_list"]),
+        usage_amount=_plain(record["usage_amount"]),
+        usage_in_pricing_units=_plain(record["usage_in_pricing_units"]),
+        row_count=record["row_count"],
+        last_export_time=last_export.astimezone(datetime.UTC) if last_export else None,
+        credits={kind: _plain(amount) for kind, amount in credits.items()},
+    )
+
+
+def _plain(value: Decimal | None) -> Decimal | None:
+    """DuckDB's DECIMAL(38, 15) without its trailing zeros (0.000005000000000 -> 0.000005)."""
+    if value is None:
+        return None
+    normal = value.normalize()
+    return normal.quantize(Decimal(1)) if normal == normal.to_integral() else normal
+
+
+# --- Finding the problems, precisely ----------------------------------------------------
+
+
+def _locate(files: list[InputFile], paths: list[str]) -> list[BadInput]:
+    """Read the files again in Python to name file, line and field of each problem."""
+    problems: list[BadInput] = []
+    for file, path in zip(files, paths, strict=True):
+        if file.format == "csv":
+            continue  # checked row by row while converting
+        # A Parquet file was rewritten one row per line: its line number is the row.
+        unit = "row" if file.format == "parquet" else "line"
+        for line, row, error in _json_lines(Path(path)):
+            if error:
+                problems.append(BadInput(file.name, line, None, error, unit))
+            else:
+                problems += [BadInput(file.name, line, field, message, unit)
+                             for field, message in check_row(row)]  # fmt: skip
+            if len(problems) >= MAX_ERRORS:
+                return problems[:MAX_ERRORS]
+    return problems
+
+
+def _json_lines(path: Path) -> Iterator[tuple[int, object, str | None]]:
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                yield number, None, "not UTF-8 text"
+                continue
+            if not text.strip():
+                continue
+            try:
+                yield number, json.loads(text, parse_float=Decimal), None
+            except json.JSONDecodeError as error:
+                yield number, None, f"not valid JSON: {error.msg} (column {error.colno})"

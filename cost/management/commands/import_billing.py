@@ -1,0 +1,59 @@
+import getpass
+import sys
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from cost.imports import ImportFailed, import_files
+
+
+class Command(BaseCommand):
+    help = (
+        "Load Google Cloud Billing export files (newline-delimited JSON as bq extract writes "
+        "it, gzipped or not; flattened CSV; Parquet) into a billing source. Re-running with "
+        "the same files changes nothing; a newer extract replaces the invoice months it "
+        "covers, keeping the old figures as superseded."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("paths", nargs="+", type=Path, help="export files")
+        parser.add_argument(
+            "--source", default="billing-files", help="billing source name (default: %(default)s)"
+        )
+
+    def handle(self, *args, paths: list[Path], source: str, **options) -> None:
+        total = sum(path.stat().st_size for path in paths if path.is_file())
+        bar = None
+        if sys.stderr.isatty() and options["verbosity"] > 0:
+            bar = tqdm(total=total, unit="B", unit_scale=True, desc="reading", leave=False)
+        started = time.perf_counter()
+
+        def progress(fraction: float) -> None:
+            if bar is not None:
+                bar.update(int(fraction * total) - bar.n)
+
+        try:
+            run = import_files(
+                paths=paths, source_name=source, by_name=f"cli:{getpass.getuser()}",
+                progress=progress,
+            )  # fmt: skip
+        except ImportFailed as failed:
+            lines = [str(problem) for problem in failed.problems] or [failed.run.error]
+            raise CommandError("nothing was imported:\n  " + "\n  ".join(lines)) from None
+        finally:
+            if bar is not None:
+                bar.close()
+        seconds = time.perf_counter() - started
+        rate = run.rows_read / seconds if seconds else 0
+        self.stdout.write(
+            f"Read {len(paths)} file(s), {run.bytes_read / 1e6:,.1f} MB, {run.rows_read:,} rows "
+            f"in {seconds:.1f} s ({rate:,.0f} rows/s) into source {run.source.name!r}."
+        )
+        for month in run.months:
+            self.stdout.write(
+                f"  {month['month']}: {month['outcome']:<9} {month['facts']:>8,} facts "
+                f"from {month['rows']:>10,} rows"
+            )
+        self.stdout.write(f"{run.facts_written:,} facts written (import run {run.pk}).")
