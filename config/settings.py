@@ -226,6 +226,11 @@ QUARTERDECK_BILLING_TIME_ZONE = env_time_zone(
 # Memory the billing-file reader (DuckDB) may use before spilling to disk.
 QUARTERDECK_INGEST_MEMORY_MB = env_int("QUARTERDECK_INGEST_MEMORY_MB", default=160, minimum=64)
 
+# pull_billing refuses a query that would bill more than this (bytes); 0 = no cap.
+QUARTERDECK_BIGQUERY_MAX_BYTES_BILLED = env_int(
+    "QUARTERDECK_BIGQUERY_MAX_BYTES_BILLED", default=50 * 1024**3
+)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("roadmap/", include("roadmap.urls")),
+    path("cost/", include("cost.urls")),
     path("api/v1/", include(router.urls)),
     path("admin/", admin.site.urls),
 ]

@@ -160,7 +160,7 @@ def store_facts(
         outcome = "new" if previous is None else "replaced"
         outcomes.append(MonthOutcome(invoice_month, outcome, len(month_facts), rows))
     if to_write:
-        label_sets = _label_set_ids(fact for _month, facts in to_write for fact in facts)
+        label_sets = label_set_ids(fact for _month, facts in to_write for fact in facts)
         _insert_facts(to_write, label_sets)
     return outcomes
 
@@ -170,7 +170,7 @@ def _label_digest(labels: Labels, project_labels: Labels) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _label_set_ids(facts: Iterable[DailyFact]) -> dict[tuple[Labels, Labels], int]:
+def label_set_ids(facts: Iterable[DailyFact]) -> dict[tuple[Labels, Labels], int]:
     wanted = {(fact.labels, fact.project_labels) for fact in facts}
     digests = {_label_digest(*pair): pair for pair in wanted}
     known = dict(LabelSet.objects.filter(digest__in=digests).values_list("digest", "id"))
