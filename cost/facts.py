@@ -95,6 +95,15 @@ class DailyFact:
         return amount / self.conversion_rate
 
 
+def plain_decimal(value: Decimal | None) -> Decimal | None:
+    """A sum without the trailing zeros of its SQL type (0.000005000000000 -> 0.000005),
+    so the same amount reads the same whichever path it came by."""
+    if value is None:
+        return None
+    normal = value.normalize()
+    return normal.quantize(Decimal(1)) if normal == normal.to_integral() else normal
+
+
 @dataclass
 class MonthOutcome:
     month: str

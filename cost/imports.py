@@ -20,7 +20,7 @@ class ImportFailed(Exception):
         self.problems = problems or []
 
 
-def _start_run(
+def start_run(
     *, source: BillingSource, by: AbstractBaseUser | None, by_name: str, files: list[dict]
 ) -> ImportRun:
     return ImportRun.objects.create(
@@ -28,7 +28,7 @@ def _start_run(
     )
 
 
-def _fail(run: ImportRun, message: str, problems: list | None = None) -> ImportFailed:
+def fail_run(run: ImportRun, message: str, problems: list | None = None) -> ImportFailed:
     run.status = ImportRun.Status.FAILED
     run.error = message
     run.finished_at = timezone.now()
@@ -69,16 +69,14 @@ def import_files(
     try:
         files = describe_files(paths)
     except BadFiles as bad:
-        run = _start_run(source=source, by=by, by_name=by_name,
+        run = start_run(source=source, by=by, by_name=by_name,
                          files=[{"name": str(path)} for path in paths])  # fmt: skip
-        raise _fail(run, "; ".join(map(str, bad.problems)), bad.problems) from None
-    run = _start_run(
-        source=source, by=by, by_name=by_name, files=[file.as_json() for file in files]
-    )
+        raise fail_run(run, "; ".join(map(str, bad.problems)), bad.problems) from None
+    run = start_run(source=source, by=by, by_name=by_name, files=[file.as_json() for file in files])
     try:
         aggregate = aggregate_files(files, progress=progress)
     except BadFiles as bad:
-        raise _fail(run, "; ".join(map(str, bad.problems)), bad.problems) from None
+        raise fail_run(run, "; ".join(map(str, bad.problems)), bad.problems) from None
     try:
         return finish_run(
             run=run,
@@ -87,4 +85,4 @@ def import_files(
             bytes_read=sum(file.size for file in files),
         )
     except Exception as error:
-        raise _fail(run, f"could not store the facts: {error}") from error
+        raise fail_run(run, f"could not store the facts: {error}") from error

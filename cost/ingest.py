@@ -14,6 +14,7 @@ each problem.
 import ast
 import csv
 import datetime
+import functools
 import gzip
 import hashlib
 import io
@@ -29,7 +30,7 @@ from pathlib import Path
 import duckdb
 from django.conf import settings
 
-from cost.facts import DailyFact
+from cost.facts import DailyFact, plain_decimal
 from cost.money import ISO_CURRENCIES
 
 DECIMAL = "DECIMAL(38, 15)"
@@ -364,7 +365,7 @@ def _query(paths: list[str], time_zone: str) -> str:
     return f"""
     WITH raw AS (
         SELECT * FROM read_json({files}, format = 'newline_delimited', columns = {columns},
-                                compression = 'auto', maximum_object_size = 16777216)
+                                compression = 'auto', maximum_object_size = 1048576)
     ), checked AS (
         SELECT *, {_row_is_valid()} AS valid FROM raw
     )
@@ -385,10 +386,13 @@ def _query(paths: list[str], time_zone: str) -> str:
         coalesce(nullif(cost_type, ''), 'regular') AS cost_type,
         currency,
         TRY_CAST(currency_conversion_rate AS {DECIMAL}) AS conversion_rate,
-        list_sort(list_transform(coalesce(labels, []), lambda l: [l.key, coalesce(l.value, '')]))
+        -- Label sets as JSON text: a plain string groups far cheaper than a nested list.
+        to_json(list_sort(list_transform(coalesce(labels, []),
+                                         lambda l: [l.key, coalesce(l.value, '')])))::VARCHAR
             AS labels,
-        list_sort(list_transform(coalesce(project.labels, []),
-                                 lambda l: [l.key, coalesce(l.value, '')])) AS project_labels,
+        to_json(list_sort(list_transform(coalesce(project.labels, []),
+                                         lambda l: [l.key, coalesce(l.value, '')])))::VARCHAR
+            AS project_labels,
         adjustment_info.id IS NOT NULL
             OR adjustment_info.type IS NOT NULL AS is_correction,
         coalesce(usage.unit, '') AS usage_unit,
@@ -472,31 +476,30 @@ def aggregate_files(files: list[InputFile], *, progress: Progress | None = None)
         if problems:
             raise BadFiles(problems[:MAX_ERRORS])
         stop = _watch(con, progress)
+        facts, rows_read, bad_rows = [], 0, 0
         try:
             result = con.execute(_query(paths, settings.QUARTERDECK_BILLING_TIME_ZONE))
             columns = [column[0] for column in result.description]
-            rows = result.fetchall()
+            # Batches, straight into compact DailyFacts: a year of an account is tens of
+            # thousands of facts, and three copies of them would double peak memory.
+            while batch := result.fetchmany(5000):
+                for row in batch:
+                    record = dict(zip(columns, row, strict=True))
+                    bad_rows += record["bad_rows"]
+                    rows_read += record["row_count"]
+                    if not bad_rows:
+                        facts.append(_daily_fact(record))
         except duckdb.Error as error:
             raise BadFiles(_locate(files, paths) or [_unplaced(files, error)]) from None
         finally:
             stop()
             con.close()
-        if any(row[-1] for row in rows):
+        if bad_rows:
             raise BadFiles(_locate(files, paths) or [_unplaced(files, None)])
-        records = [dict(zip(columns, row, strict=True)) for row in rows]
-        rows_read = sum(record["row_count"] for record in records)
         if rows_read == 0:
-            raise BadFiles(
-                [
-                    BadInput(
-                        ", ".join(f.name for f in files),
-                        None,
-                        None,
-                        "no rows: the files hold no billing data",
-                    )
-                ]
-            )
-    return Aggregate(facts=[_daily_fact(record) for record in records], rows_read=rows_read)
+            raise BadFiles([BadInput(", ".join(f.name for f in files), None, None,
+                                     "no rows: the files hold no billing data")])  # fmt: skip
+    return Aggregate(facts=facts, rows_read=rows_read)
 
 
 def _unplaced(files: list[InputFile], error: Exception | None) -> BadInput:
@@ -504,8 +507,9 @@ def _unplaced(files: list[InputFile], error: Exception | None) -> BadInput:
     return BadInput(", ".join(file.name for file in files), None, None, detail)
 
 
-def _labels(pairs) -> tuple[tuple[str, str], ...]:
-    return tuple((key, value) for key, value in pairs)
+@functools.lru_cache(maxsize=4096)
+def _labels(text: str) -> tuple[tuple[str, str], ...]:
+    return tuple((key, value) for key, value in json.loads(text))
 
 
 def _daily_fact(record: dict) -> DailyFact:
@@ -529,28 +533,20 @@ def _daily_fact(record: dict) -> DailyFact:
         region=record["region"],
         cost_type=record["cost_type"],
         currency=record["currency"],
-        conversion_rate=_plain(record["conversion_rate"]),
+        conversion_rate=plain_decimal(record["conversion_rate"]),
         labels=_labels(record["labels"]),
         project_labels=_labels(record["project_labels"]),
         is_correction=record["is_correction"],
         usage_unit=record["usage_unit"],
         pricing_unit=record["pricing_unit"],
-        cost=_plain(record["cost"]),
-        cost_at_list=_plain(record["cost_at_list"]),
-        usage_amount=_plain(record["usage_amount"]),
-        usage_in_pricing_units=_plain(record["usage_in_pricing_units"]),
+        cost=plain_decimal(record["cost"]),
+        cost_at_list=plain_decimal(record["cost_at_list"]),
+        usage_amount=plain_decimal(record["usage_amount"]),
+        usage_in_pricing_units=plain_decimal(record["usage_in_pricing_units"]),
         row_count=record["row_count"],
         last_export_time=last_export.astimezone(datetime.UTC) if last_export else None,
-        credits={kind: _plain(amount) for kind, amount in credits.items()},
+        credits={kind: plain_decimal(amount) for kind, amount in credits.items()},
     )
-
-
-def _plain(value: Decimal | None) -> Decimal | None:
-    """DuckDB's DECIMAL(38, 15) without its trailing zeros (0.000005000000000 -> 0.000005)."""
-    if value is None:
-        return None
-    normal = value.normalize()
-    return normal.quantize(Decimal(1)) if normal == normal.to_integral() else normal
 
 
 # --- Finding the problems, precisely ----------------------------------------------------
