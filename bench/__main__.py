@@ -5,8 +5,8 @@ local server prepared by scripts/postgres-ready.sh, then SQLite), each in a fres
 throw-away test database, with production-like settings (DEBUG off). Prints a table and
 writes bench/results/latest.json.
 
-    make bench                      # both databases
-    python -m bench --only postgres
+    make bench                                  # every scenario, both databases
+    python -m bench --only postgres --scenario billing
 """
 
 import argparse
@@ -18,9 +18,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
+SCENARIOS = ["roadmap", "billing"]
 
 
-def _run_one(database_url: str, label: str) -> list[dict]:
+def _run_one(database_url: str, label: str, scenario: str) -> list[dict]:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -30,7 +31,7 @@ def _run_one(database_url: str, label: str) -> list[dict]:
         "HTTPS": "off",
     }
     result = subprocess.run(  # noqa: S603 - our own module, fixed arguments
-        [sys.executable, "-m", "bench.scenarios", label],
+        [sys.executable, "-m", "bench.scenarios", label, scenario],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -39,7 +40,7 @@ def _run_one(database_url: str, label: str) -> list[dict]:
     )
     sys.stderr.write(result.stderr)
     if result.returncode != 0:
-        raise SystemExit(f"bench on {label} failed (exit {result.returncode})")
+        raise SystemExit(f"bench {scenario} on {label} failed (exit {result.returncode})")
     return json.loads(result.stdout)
 
 
@@ -60,6 +61,8 @@ def _postgres_url() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=["postgres", "sqlite"])
+    parser.add_argument("--scenario", choices=SCENARIOS, action="append",
+                        help="run only this scenario (repeatable)")  # fmt: skip
     args = parser.parse_args()
     runs = []
     if args.only in (None, "postgres"):
@@ -68,23 +71,30 @@ def main() -> None:
         runs.append(("sqlite", "sqlite:///" + str(ROOT / "bench-db.sqlite3")))
 
     rows = []
-    for label, url in runs:
-        rows += _run_one(url, label)
+    for scenario in args.scenario or SCENARIOS:
+        for label, url in runs:
+            # Each scenario in a fresh process: timings and peak memory are its own.
+            rows += _run_one(url, label, scenario)
 
-    print(f"{'database':<10} {'scenario':<44} {'median':>9} {'p95':>9} {'bar':>9} {'queries':>8}")
+    print(f"{'database':<10} {'scenario':<46} {'median':>10} {'p95':>10} {'bar':>10}  notes")
     for row in rows:
-        bar = f"{row['bar_ms']:.0f} ms" if row.get("bar_ms") else "-"
-        verdict = (
-            ""
-            if not row.get("bar_ms")
-            else ("  ok" if row["median_ms"] <= row["bar_ms"] else "  OVER BAR")
-        )
+        bar = _ms(row["bar_ms"]) if row.get("bar_ms") else "-"
+        verdict = ""
+        if row.get("bar_ms"):
+            verdict = "ok" if row["median_ms"] <= row["bar_ms"] else "OVER BAR"
+        notes = "; ".join(filter(None, [verdict, row.get("note", ""),
+                                        f"{row['queries']} queries" if row.get("queries")
+                                        else ""]))  # fmt: skip
         print(
-            f"{row['database']:<10} {row['scenario']:<44} {row['median_ms']:>6.1f} ms "
-            f"{row['p95_ms']:>6.1f} ms {bar:>9} {row.get('queries', '-'):>8}{verdict}"
+            f"{row['database']:<10} {row['scenario']:<46} {_ms(row['median_ms']):>10} "
+            f"{_ms(row['p95_ms']):>10} {bar:>10}  {notes}"
         )
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(rows, indent=2))
+
+
+def _ms(value: float) -> str:
+    return f"{value / 1000:.2f} s" if value >= 10_000 else f"{value:.1f} ms"
 
 
 if __name__ == "__main__":

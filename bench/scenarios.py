@@ -1,14 +1,18 @@
 """The benchmark scenarios, run in one process against one database (see __main__)."""
 
+import datetime
 import json
 import os
 import random
+import resource
 import statistics
+import subprocess
 import sys
 import time
 import warnings
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 
 import django
 
@@ -23,6 +27,8 @@ from django.db import connection  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 
+from cost.imports import import_files  # noqa: E402
+from cost.synthetic import generate_rows, write_export  # noqa: E402
 from roadmap.models import Quarter, RoadmapItem, Team, TeamCapacity, Theme  # noqa: E402
 
 WARMUP = 5
@@ -134,10 +140,88 @@ def roadmap_pages(database: str) -> list[dict]:
     return rows
 
 
-SCENARIOS: list[Callable[[str], list[dict]]] = [roadmap_pages]
+EXPORT = Path(__file__).resolve().parent / "results" / "export-1m-v2.jsonl.gz"
+PLAIN_DUCKDB = """
+import sys, time, duckdb
+started = time.perf_counter()
+duckdb.sql(\"\"\"
+    SELECT invoice.month, CAST(usage_start_time AS VARCHAR)[:10] AS day, project.id,
+           service.description, sku.description, sum(cost), sum(cost_at_list), count(*)
+    FROM read_json(?, format = 'newline_delimited') GROUP BY ALL
+\"\"\", params=[sys.argv[1]]).fetchall()
+print(time.perf_counter() - started)
+"""
 
 
-def main(database: str) -> None:
+def ensure_export() -> Path:
+    """The generated ~1M-row export, made once and kept in bench/results/."""
+    if not EXPORT.exists():
+        EXPORT.parent.mkdir(parents=True, exist_ok=True)
+        partial = EXPORT.with_name("partial-" + EXPORT.name)  # complete files only
+        rows = generate_rows(first_month=datetime.date(2025, 12, 1), months=12, scale=5)
+        count = write_export(partial, rows)
+        partial.rename(EXPORT)
+        print(f"generated {EXPORT.name}: {count:,} rows", file=sys.stderr)
+    return EXPORT
+
+
+def plain_duckdb_seconds(path: Path) -> float:
+    """DuckDB's own read_json + GROUP BY over the same file, in a fresh process."""
+    result = subprocess.run(  # noqa: S603 - our own snippet, our own file
+        [sys.executable, "-c", PLAIN_DUCKDB, str(path)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return float(result.stdout.strip().splitlines()[-1])  # after DuckDB's progress bar
+
+
+def billing_import(database: str) -> list[dict]:
+    path = ensure_export()
+    duck = [plain_duckdb_seconds(path)]  # also warms the file cache for both sides
+    started = time.perf_counter()
+    run = import_files(paths=[path], source_name="bench")
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    duck.append(plain_duckdb_seconds(path))
+    started = time.perf_counter()
+    again = import_files(paths=[path], source_name="bench")
+    reimport = time.perf_counter() - started
+    assert again.facts_written == 0, "re-import changed facts"
+    best_duck = min(duck)
+    size_mb = path.stat().st_size / 1e6
+    return [
+        {
+            "database": database,
+            "scenario": f"import_billing {run.rows_read:,} rows ({size_mb:.0f} MB gz)",
+            "median_ms": seconds * 1000,
+            "p95_ms": seconds * 1000,
+            "bar_ms": 2 * best_duck * 1000,
+            "note": (
+                f"DuckDB read_json+GROUP BY {best_duck:.2f} s, ratio {seconds / best_duck:.2f}x "
+                f"(bar 2x); peak memory {peak_mb:.0f} MB (bar 300 MB); "
+                f"{run.rows_read / seconds:,.0f} rows/s; {run.facts_written:,} facts"
+            ),
+            "peak_mb": peak_mb,
+            "duckdb_s": best_duck,
+            "runs": 1,
+        },
+        {
+            "database": database,
+            "scenario": "re-import of the same file (0 facts changed)",
+            "median_ms": reimport * 1000,
+            "p95_ms": reimport * 1000,
+            "bar_ms": None,
+            "runs": 1,
+        },
+    ]
+
+
+SCENARIOS: dict[str, Callable[[str], list[dict]]] = {
+    "roadmap": roadmap_pages,
+    "billing": billing_import,
+}
+
+
+def main(database: str, scenario: str) -> None:
     setup_test_environment()
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     rows = []
@@ -147,12 +231,11 @@ def main(database: str) -> None:
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
         }
         with override_settings(STORAGES=plain_static):
-            for scenario in SCENARIOS:
-                rows += scenario(database)
+            rows += SCENARIOS[scenario](database)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
     json.dump(rows, sys.stdout)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2])

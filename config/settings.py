@@ -5,6 +5,7 @@ Production sets SECRET_KEY, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS and DATABASE_URL
 README "Configuration".
 """
 
+import os
 from pathlib import Path
 
 from csp.constants import NONE, SELF
@@ -120,7 +121,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     }
     # A file, as in production: an in-memory database shared between threads reports
     # "table is locked" at once instead of waiting, so concurrency tests would lie.
-    DATABASES["default"].setdefault("TEST", {})["NAME"] = str(BASE_DIR / "test-db.sqlite3")
+    # One per process, so two test runs side by side do not delete each other's.
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = str(
+        BASE_DIR / f"test-db-{os.getpid()}.sqlite3"
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -103,7 +103,12 @@ def _row(
             "ancestry_numbers": f"/123456789/{number}/",
         },
         "labels": labels,
-        "system_labels": [],
+        "system_labels": [{"key": "goog-resource-type", "value": f"bigquery.{sku}"}],
+        "tags": [],
+        "transaction_type": "GOOGLE",
+        "seller_name": "Google",
+        "price": {"effective_price": float(_price), "tier_start_amount": 0, "unit": unit,
+                  "pricing_unit_quantity": 1},
         "location": {"location": "US", "country": "US", "region": None, "zone": None},
         "export_time": (
             start + datetime.timedelta(hours=6, seconds=jitter.randrange(86400),
@@ -133,9 +138,11 @@ def generate_rows(
     currency: str = "USD",
     rate: Decimal = Decimal(1),
     seed: int = 7,
+    until: datetime.date | None = None,
 ) -> Iterator[dict]:
     """Hourly rows (or `hours_per_day` of them) for every project and SKU, month by month.
-    `scale` repeats each series under more projects, for big benchmark files."""
+    `scale` repeats each series under more projects, for big benchmark files; `until`
+    stops before that day (an export made today has nothing for tomorrow)."""
     rng = random.Random(seed)  # noqa: S311 - reproducible data, not secrets
     account = "01A2B3-C4D5E6-F7A8B9"
     multiplier = rate if currency != "USD" else Decimal(1)
@@ -152,7 +159,7 @@ def generate_rows(
         invoice = month.strftime("%Y%m")
         growth = Decimal(100 + 3 * month_index) / 100
         day = month
-        while day < next_month:
+        while day < next_month and (until is None or day < until):
             weekday = Decimal("0.45") if day.weekday() >= 5 else Decimal(1)
             for project, team, sku, size in series:
                 price = SKUS[sku][4]
@@ -171,7 +178,7 @@ def generate_rows(
                                         "full_name": None, "id": "cud",
                                         "type": "COMMITTED_USAGE_DISCOUNT"})  # fmt: skip
                     # The last hours of a month are billed on the next invoice.
-                    late = day == next_month - datetime.timedelta(days=1) and hour >= 22
+                    late = day == next_month - datetime.timedelta(days=1) and hour == hours[-1]
                     yield _row(
                         account=account, project=project, team=team, sku=sku, start=start,
                         invoice=next_month.strftime("%Y%m") if late else invoice, cost=cost,

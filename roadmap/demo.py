@@ -3,14 +3,20 @@ the next three, with the people who use Quarterdeck. Safe to run again: nothing 
 duplicated and nothing a user changed since is overwritten."""
 
 import datetime
+import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
 from config.roles import Role
+from cost.allocation import reallocate_all
+from cost.imports import import_files
+from cost.models import AllocationRule, BillingSource
+from cost.synthetic import generate_rows, write_export
 from roadmap.models import Quarter, RoadmapItem, Team, TeamCapacity, Theme
 from roadmap.planning import OPEN_STATUSES, save_item
 
@@ -595,11 +601,28 @@ ITEMS = [
 ]
 
 
+DEMO_SOURCE = "demo-billing-export"
+# (name, project, label key, label value, team slug, roadmap item title); first match wins.
+DEMO_RULES = [
+    ("Legacy sales pipeline", "acme-legacy-sales", "", "", "ae",
+     "Migrate legacy sales readers to the new revenue tables"),
+    ("dbt production runs", "acme-dbt-prod", "", "", "ae",
+     "dbt tests on every intermediate table"),
+    ("Analytics Engineering", "", "team", "ae", "ae", None),
+    ("Product Analytics", "", "team", "product-analytics", "product-analytics", None),
+    ("Finance reporting", "", "team", "finance", "finance", None),
+    ("Marketing", "", "team", "marketing", "marketing", None),
+    ("Data Platform", "", "team", "data-platform", "data-platform",
+     "Move scheduled queries to slot reservations"),
+]  # fmt: skip
+
+
 @dataclass(frozen=True)
 class DemoResult:
     users_created: list[tuple[str, str, str]]  # username, password, role
     items_created: int
     items_total: int
+    billing_rows: int = 0
 
 
 def _quarter(offset: int | None, today: datetime.date) -> Quarter | None:
@@ -631,7 +654,7 @@ def _first_run_touches(manager) -> None:
 
 
 @transaction.atomic
-def load_demo(*, today: datetime.date) -> DemoResult:
+def load_demo(*, today: datetime.date, billing: bool = True) -> DemoResult:
     User = get_user_model()
     users_created = []
     for username, password, first, last, role, staff in DEMO_USERS:
@@ -712,8 +735,33 @@ def load_demo(*, today: datetime.date) -> DemoResult:
         created += 1
     if created == len(ITEMS):
         _first_run_touches(manager)
+    billing_rows = _load_billing(today=today, teams=teams) if billing else 0
     return DemoResult(
         users_created=users_created,
         items_created=created,
         items_total=RoadmapItem.objects.count(),
+        billing_rows=billing_rows,
     )
+
+
+def _load_billing(*, today: datetime.date, teams: dict[str, Team]) -> int:
+    """Twelve months of a generated billing export (up to today), imported as a real file
+    would be, and the allocation rules that attribute it. Skipped once loaded."""
+    if BillingSource.objects.filter(name=DEMO_SOURCE).exists():
+        return 0
+    first = (today.replace(day=1) - datetime.timedelta(days=330)).replace(day=1)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "gcp_billing_export_v1_01A2B3_C4D5E6_F7A8B9.jsonl.gz"
+        write_export(path, generate_rows(first_month=first, months=12, hours_per_day=2,
+                                         until=today))  # fmt: skip
+        run = import_files(paths=[path], source_name=DEMO_SOURCE, by_name="load_demo")
+    items = {item.title: item for item in RoadmapItem.objects.all()}
+    for position, (name, project, key, value, team, item) in enumerate(DEMO_RULES, start=1):
+        AllocationRule.objects.get_or_create(
+            name=name,
+            defaults={"position": position, "match_project": project, "match_label_key": key,
+                      "match_label_value": value, "team": teams[team],
+                      "roadmap_item": items.get(item)},
+        )  # fmt: skip
+    reallocate_all()
+    return run.rows_read

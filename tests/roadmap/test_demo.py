@@ -12,7 +12,7 @@ TODAY = datetime.date(2026, 11, 26)
 
 
 def test_demo_is_a_realistic_roadmap_for_four_quarters():
-    result = load_demo(today=TODAY)
+    result = load_demo(today=TODAY, billing=False)
     assert result.items_created >= 25
     assert (
         Theme.objects.filter(
@@ -42,7 +42,7 @@ def test_demo_is_a_realistic_roadmap_for_four_quarters():
 
 
 def test_demo_users_have_their_roles_and_passwords():
-    load_demo(today=TODAY)
+    load_demo(today=TODAY, billing=False)
     users = {user.username: user for user in get_user_model().objects.all()}
     roles = {name: set(user.groups.values_list("name", flat=True)) for name, user in users.items()}
     assert roles == {
@@ -55,13 +55,33 @@ def test_demo_users_have_their_roles_and_passwords():
 
 
 def test_loading_the_demo_twice_changes_nothing():
-    load_demo(today=TODAY)
+    load_demo(today=TODAY, billing=False)
     snapshot = list(RoadmapItem.objects.order_by("pk").values())
     history = RoadmapItem.history.count()
-    again = load_demo(today=TODAY)
+    again = load_demo(today=TODAY, billing=False)
     assert again.items_created == 0
     assert list(RoadmapItem.objects.order_by("pk").values()) == snapshot
     assert RoadmapItem.history.count() == history
+
+
+def test_demo_billing_export_is_imported_and_attributed():
+    from django.db.models import Sum
+
+    from cost.models import AllocationRule, BillingMonth, CostFact
+
+    result = load_demo(today=TODAY)
+    assert result.billing_rows > 10_000
+    months = sorted(BillingMonth.objects.current().values_list("invoice_month", flat=True))
+    assert months[0] == "202512"
+    assert months[-1] in ("202611", "202612")  # late rows of November bill in December
+    assert CostFact.objects.filter(usage_date__gte=TODAY).count() == 0
+    assert AllocationRule.objects.count() == 7
+    unallocated = CostFact.objects.filter(allocation_rule=None).aggregate(n=Sum("cost_nanos"))
+    allocated = CostFact.objects.exclude(allocation_rule=None).aggregate(n=Sum("cost_nanos"))
+    assert allocated["n"] > unallocated["n"] > 0  # the sandbox project has no team
+    legacy = RoadmapItem.objects.get(title__startswith="Migrate legacy sales readers")
+    assert CostFact.objects.filter(allocation_rule__roadmap_item=legacy).exists()
+    assert load_demo(today=TODAY).billing_rows == 0  # idempotent
 
 
 def test_load_demo_command_prints_the_logins(capsys):

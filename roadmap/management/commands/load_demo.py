@@ -27,6 +27,11 @@ class Command(BaseCommand):
                 f"Demo roadmap: {result.items_created} items created, "
                 f"{result.items_total} in total."
             )
+            if result.billing_rows:
+                self.stdout.write(
+                    f"Demo billing export: {result.billing_rows:,} rows imported, "
+                    "with allocation rules."
+                )
             created = {username for username, _password, _role in result.users_created}
         present = set(
             users.filter(username__in=[u[0] for u in DEMO_USERS]).values_list("username", flat=True)

@@ -1,0 +1,389 @@
+"""import_billing: exact, idempotent, versioned, and precise about bad input."""
+
+import datetime
+import gzip
+import hashlib
+import json
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pytest
+from django.core.management import CommandError, call_command
+from django.db.models import Sum
+from django.utils import timezone
+
+from cost.imports import ImportFailed, import_files
+from cost.models import BillingMonth, CostCredit, CostFact, ImportRun, to_decimal
+from cost.synthetic import generate_rows, write_export
+
+pytestmark = pytest.mark.django_db
+
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "real-samples"
+SAMPLE_JSONL = SAMPLES / "gcp-billing-standard-koku-202011.jsonl"
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+def read_rows(path: Path) -> list[dict]:
+    """The export's rows, parsed independently of the importer (exact decimals)."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        return [json.loads(line, parse_float=Decimal) for line in handle if line.strip()]
+
+
+def write_rows(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(row, default=str) + "\n" for row in rows))
+    return path
+
+
+def current_totals(*group: str) -> dict:
+    """SUM of cost and credits of current facts, grouped, as Decimals."""
+    result = {}
+    rows = (CostFact.objects.current().values(*group)
+            .annotate(cost=Sum("cost_nanos"), credits=Sum("credits_nanos")))  # fmt: skip
+    for row in rows:
+        key = tuple(row[name] for name in group)
+        result[key] = (to_decimal(row["cost"]), to_decimal(row["credits"]))
+    return result
+
+
+def independent_totals(rows: list[dict], key) -> dict:
+    totals: dict = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for row in rows:
+        total = totals[key(row)]
+        total[0] += Decimal(str(row["cost"]))
+        total[1] += sum((Decimal(str(c["amount"])) for c in row.get("credits") or []),
+                        Decimal(0))  # fmt: skip
+    return {k: (v[0], v[1]) for k, v in totals.items()}
+
+
+def snapshot() -> tuple:
+    return (
+        list(CostFact.objects.order_by("id").values_list("id", "cost_nanos", "month_id")),
+        list(BillingMonth.objects.order_by("id").values_list("id", "valid_to", "digest")),
+        CostCredit.objects.count(),
+    )
+
+
+@pytest.fixture
+def small_export(tmp_path) -> Path:
+    path = tmp_path / "export.jsonl.gz"
+    write_export(path, generate_rows(first_month=datetime.date(2026, 1, 1), months=3,
+                                     hours_per_day=2))  # fmt: skip
+    return path
+
+
+# --- real rows, every format ----------------------------------------------------------
+
+
+def test_real_sample_in_every_format_gives_the_same_exact_totals(tmp_path):
+    parquet = tmp_path / "sample.parquet"
+    duckdb.sql(f"COPY (SELECT * FROM read_json('{SAMPLE_JSONL}')) TO '{parquet}' (FORMAT parquet)")
+    expected = independent_totals(read_rows(SAMPLE_JSONL), lambda row: row["invoice"]["month"])
+    assert expected == {"202011": (Decimal("0.000032"), Decimal("-0.000032"))}
+    for name, path in [
+        ("jsonl", SAMPLE_JSONL),
+        ("gz", SAMPLES / "gcp-billing-standard-koku-202011.jsonl.gz"),
+        ("csv", SAMPLES / "gcp-billing-standard-koku-202011.csv"),
+        ("parquet", parquet),
+    ]:
+        run = import_files(paths=[path], source_name=f"sample-{name}")
+        assert run.rows_read == 25
+        totals = {
+            month: value
+            for (month, source), value in current_totals("invoice_month", "month__source__name")
+            .items()
+            if source == f"sample-{name}"
+        }
+        assert totals == expected, name
+    digests = set(BillingMonth.objects.values_list("digest", flat=True))
+    assert len(digests) == 1  # all four formats produced exactly the same facts
+
+
+def test_credits_are_kept_per_type_and_micro_amounts_stay_exact():
+    import_files(paths=[SAMPLE_JSONL], source_name="sample")
+    by_type = dict(CostCredit.objects.values("credit_type").annotate(total=Sum("amount_nanos"))
+                   .values_list("credit_type", "total"))  # fmt: skip
+    assert {kind: to_decimal(total) for kind, total in by_type.items()} == {
+        "PROMOTION": Decimal("-0.000032")
+    }
+    # One row of 5e-06 is one fact's cost, not a rounded zero.
+    assert CostFact.objects.filter(cost_nanos=5000).exists()
+
+
+def test_usage_day_is_the_date_in_the_billing_time_zone():
+    import_files(paths=[SAMPLE_JSONL], source_name="sample")
+    pacific = ZoneInfo("America/Los_Angeles")
+    expected = set()
+    for row in read_rows(SAMPLE_JSONL):
+        start = datetime.datetime.fromisoformat(row["usage_start_time"].replace(" UTC", "+00:00"))
+        expected.add((row["sku"]["id"], start.astimezone(pacific).date()))
+    assert set(CostFact.objects.values_list("sku_id", "usage_date")) == expected
+    # 2020-11-09 04:00 UTC is the evening of 8 November in California.
+    assert ("D5A4-0C3E-4DA4", datetime.date(2020, 11, 8)) in expected or any(
+        day == datetime.date(2020, 11, 8) for _sku, day in expected
+    )
+
+
+# --- a realistic generated export ------------------------------------------------------
+
+
+def test_totals_equal_independent_sums_per_month_service_project_and_label(small_export):
+    run = import_files(paths=[small_export], source_name="generated")
+    rows = read_rows(small_export)
+    assert run.rows_read == len(rows)
+
+    def team(row):
+        return next((label["value"] for label in row["labels"] if label["key"] == "team"), None)
+
+    checks = [
+        (("invoice_month",), lambda r: (r["invoice"]["month"],)),
+        (("service_description",), lambda r: (r["service"]["description"],)),
+        (("project_id",), lambda r: (r["project"]["id"],)),
+        (("invoice_month", "cost_type"), lambda r: (r["invoice"]["month"], r["cost_type"])),
+    ]
+    for group, key in checks:
+        assert current_totals(*group) == independent_totals(rows, key), group
+    by_team = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    for fact in CostFact.objects.current().select_related("label_set"):
+        totals = by_team[fact.label_set.labels.get("team")]
+        totals[0] += to_decimal(fact.cost_nanos)
+        totals[1] += to_decimal(fact.credits_nanos)
+    assert {k: tuple(v) for k, v in by_team.items()} == independent_totals(rows, team)
+    # The export has a tax row per month, a correction billed on a later invoice month and
+    # late rows of each month billed on the next one: all are kept.
+    assert CostFact.objects.filter(cost_type="tax").count() == 3
+    correction = CostFact.objects.get(is_correction=True)
+    assert (correction.invoice_month, correction.usage_date.month) == ("202602", 1)
+    assert CostFact.objects.filter(invoice_month="202604").exists()
+
+
+def test_japanese_yen_billing_keeps_its_currency_and_converts_to_usd(tmp_path):
+    path = tmp_path / "jpy.jsonl"
+    write_export(path, generate_rows(first_month=datetime.date(2026, 1, 1), months=1,
+                                     hours_per_day=1, currency="JPY", rate=Decimal("150.5")))  # fmt: skip
+    import_files(paths=[path], source_name="jpy")
+    rows = read_rows(path)
+    assert set(CostFact.objects.values_list("currency", flat=True)) == {"JPY"}
+    total = to_decimal(CostFact.objects.aggregate(total=Sum("cost_nanos"))["total"])
+    assert total == sum(Decimal(str(row["cost"])) for row in rows)
+    fact = CostFact.objects.filter(cost_nanos__gt=0).first()
+    expected_usd = to_decimal(fact.cost_nanos) / Decimal("150.5")
+    assert abs(to_decimal(fact.cost_usd_nanos) - expected_usd) < Decimal("0.000000001")
+
+
+def test_loading_the_same_files_twice_changes_nothing(small_export):
+    first = import_files(paths=[small_export], source_name="generated")
+    before = snapshot()
+    second = import_files(paths=[small_export], source_name="generated")
+    assert snapshot() == before
+    assert second.facts_written == 0
+    assert {m["outcome"] for m in second.months} == {"unchanged"}
+    assert {m["outcome"] for m in first.months} == {"new"}
+
+
+def test_an_extract_split_in_many_files_loads_like_one(small_export, tmp_path):
+    rows = read_rows(small_export)
+    parts = [write_rows(tmp_path / f"part-{n}.json", rows[n::3]) for n in range(3)]
+    import_files(paths=[small_export], source_name="whole")
+    import_files(paths=parts, source_name="parts")
+    digests = {
+        source: set(BillingMonth.objects.filter(source__name=source)
+                    .values_list("invoice_month", "digest"))
+        for source in ("whole", "parts")
+    }  # fmt: skip
+    assert digests["whole"] == digests["parts"]
+
+
+def test_a_corrected_month_replaces_the_old_one_which_stays_reproducible(small_export, tmp_path):
+    import_files(paths=[small_export], source_name="generated")
+    seen_at = timezone.now()
+    rows = read_rows(small_export)
+    for row in rows:
+        if row["invoice"]["month"] == "202602" and row["project"]["id"] == "acme-marketing":
+            row["cost"] = Decimal(str(row["cost"])) + Decimal("1.000001")
+    changed = sum(1 for r in rows if r["invoice"]["month"] == "202602"
+                  and r["project"]["id"] == "acme-marketing")  # fmt: skip
+    newer = write_rows(tmp_path / "newer.json", rows)
+    old_february = current_totals("invoice_month")[("202602",)]
+
+    run = import_files(paths=[newer], source_name="generated")
+
+    outcomes = {m["month"]: m["outcome"] for m in run.months}
+    assert outcomes == {"202601": "unchanged", "202602": "replaced", "202603": "unchanged",
+                        "202604": "unchanged"}  # fmt: skip
+    new_february = current_totals("invoice_month")[("202602",)]
+    assert new_february[0] - old_february[0] == Decimal("1.000001") * changed
+    # As of before the reload, the old figure is what a report shows.
+    as_of = CostFact.objects.as_of(seen_at).filter(invoice_month="202602")
+    assert to_decimal(as_of.aggregate(total=Sum("cost_nanos"))["total"]) == old_february[0]
+    superseded = BillingMonth.objects.get(invoice_month="202602", valid_to__isnull=False)
+    assert superseded.superseded_by == run
+    assert superseded.facts.exists()
+
+
+# --- bad input: a precise message, and nothing written --------------------------------
+
+
+BASE_ROW = json.loads(SAMPLE_JSONL.read_text().splitlines()[0])
+
+
+def _variant(**changes) -> dict:
+    row = json.loads(json.dumps(BASE_ROW))
+    for path, value in changes.items():
+        target = row
+        *parents, leaf = path.split("__")
+        for parent in parents:
+            target = target[parent]
+        if value is _DELETE:
+            del target[leaf]
+        else:
+            target[leaf] = value
+    return row
+
+
+_DELETE = object()
+
+
+@pytest.mark.parametrize(
+    ("bad_row", "field", "message"),
+    [
+        (_variant(cost=_DELETE), "cost", "missing"),
+        (_variant(cost="abc"), "cost", "'abc' is not a number"),
+        (_variant(cost=True), "cost", "True is not a number"),
+        (_variant(currency="XYZ"), "currency", "'XYZ' is not an ISO 4217 currency code"),
+        (_variant(invoice__month="2020-11"), "invoice.month", "is not a month written YYYYMM"),
+        (_variant(usage_start_time="yesterday"), "usage_start_time", "'yesterday' is not a time"),
+        (_variant(service="BigQuery"), "service", "expected a record, got str"),
+        (_variant(sku__id=_DELETE), "sku.id", "missing"),
+        (_variant(credits=[{"amount": "lots", "type": "PROMOTION"}]), "credits[0].amount",
+         "'lots' is not a number"),
+        (_variant(currency_conversion_rate=0), "currency_conversion_rate",
+         "must be greater than 0"),
+    ],
+    ids=["missing-cost", "text-cost", "bool-cost", "currency", "invoice-month", "timestamp",
+         "structure", "missing-sku", "credit-amount", "rate"],
+)  # fmt: skip
+def test_a_bad_row_stops_the_import_naming_file_line_and_field(tmp_path, bad_row, field, message):
+    import_files(paths=[SAMPLE_JSONL], source_name="generated")
+    before = snapshot()
+    rows = [BASE_ROW, BASE_ROW, bad_row, BASE_ROW]
+    path = write_rows(tmp_path / "bad.jsonl", rows)
+    with pytest.raises(ImportFailed) as failed:
+        import_files(paths=[path], source_name="generated")
+    problem = failed.value.problems[0]
+    assert (problem.file, problem.line, problem.field) == (str(path), 3, field)
+    assert message in problem.message
+    assert f"bad.jsonl, line 3, field {field}:" in str(problem)
+    assert snapshot() == before
+    run = ImportRun.objects.latest("id")
+    assert run.status == ImportRun.Status.FAILED
+    assert message in run.error
+
+
+def test_malformed_json_names_its_line(tmp_path):
+    path = tmp_path / "broken.jsonl.gz"
+    with gzip.open(path, "wt") as handle:
+        handle.write(json.dumps(BASE_ROW) + "\n\n" + json.dumps(BASE_ROW)[:-5] + "\n")
+    with pytest.raises(ImportFailed) as failed:
+        import_files(paths=[path], source_name="generated")
+    problem = failed.value.problems[0]
+    assert problem.line == 3
+    assert "not valid JSON" in problem.message
+    assert not CostFact.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.jsonl", b"", "the file is empty"),
+        ("blank.jsonl", b"\n\n", "no rows"),
+        ("header-only.csv", b"billing_account_id,cost\n", "header but no rows"),
+        ("export.xlsx", b"PK\x03\x04", "unknown format"),
+        ("latin1.jsonl", json.dumps(BASE_ROW).replace("Security", "S\u00e9curit\u00e9")
+         .encode("latin-1") + b"\n", "not UTF-8"),
+    ],
+)  # fmt: skip
+def test_files_that_hold_no_billing_rows_are_reported(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ImportFailed) as failed:
+        import_files(paths=[path], source_name="generated")
+    assert message in str(failed.value.problems[0])
+    assert not CostFact.objects.exists()
+
+
+def test_a_missing_file_is_named_before_anything_is_read(tmp_path):
+    with pytest.raises(ImportFailed) as failed:
+        import_files(paths=[SAMPLE_JSONL, tmp_path / "nope.json"], source_name="generated")
+    assert str(failed.value.problems[0]) == f"{tmp_path / 'nope.json'}: no such file"
+    assert not CostFact.objects.exists()
+
+
+def test_a_bad_csv_cell_names_its_line_and_column(tmp_path):
+    lines = (SAMPLES / "gcp-billing-standard-koku-202011.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[2].split(",")
+    cells[header.index("cost")] = "twelve"
+    path = tmp_path / "flat.csv"
+    path.write_text("\n".join([lines[0], lines[1], ",".join(cells)]) + "\n")
+    with pytest.raises(ImportFailed) as failed:
+        import_files(paths=[path], source_name="generated")
+    assert str(failed.value.problems[0]).endswith("flat.csv, line 3, field cost: 'twelve' is not a number")
+
+
+def test_a_bad_parquet_value_names_its_row(tmp_path):
+    source = write_rows(tmp_path / "rows.jsonl", [BASE_ROW, _variant(currency="ZZZ")])
+    parquet = tmp_path / "rows.parquet"
+    duckdb.sql(f"COPY (SELECT * FROM read_json('{source}')) TO '{parquet}' (FORMAT parquet)")
+    with pytest.raises(ImportFailed) as failed:
+        import_files(paths=[parquet], source_name="generated")
+    assert "rows.parquet, row 2, field currency: 'ZZZ'" in str(failed.value.problems[0])
+
+
+# --- formats of values -------------------------------------------------------------------
+
+
+def test_numbers_as_strings_other_timestamps_and_unknown_columns_are_accepted(tmp_path):
+    plain = write_rows(tmp_path / "plain.jsonl", [BASE_ROW])
+    variant = _variant(
+        cost="5e-06",
+        usage_start_time="2020-11-09T23:00:00Z",
+        export_time="2020-11-10T05:49:32.199Z",
+        brand_new_column={"anything": [1, 2]},
+        usage=_DELETE,  # optional columns may be missing (the sample has no cost_at_list)
+    )
+    variant["credits"][0]["amount"] = "-5e-06"
+    odd = write_rows(tmp_path / "odd.jsonl", [variant])
+    import_files(paths=[plain], source_name="plain")
+    import_files(paths=[odd], source_name="odd")
+    assert current_totals("month__source__name") == {
+        ("plain",): (Decimal("0.000005"), Decimal("-0.000005")),
+        ("odd",): (Decimal("0.000005"), Decimal("-0.000005")),
+    }
+
+
+def test_an_import_run_records_its_files_and_months(small_export):
+    run = import_files(paths=[small_export], source_name="generated", by_name="cli:tester")
+    digest = hashlib.sha256(small_export.read_bytes()).hexdigest()
+    assert run.files == [{"name": str(small_export), "format": "json",
+                          "bytes": small_export.stat().st_size, "sha256": digest}]  # fmt: skip
+    assert [m["month"] for m in run.months] == ["202601", "202602", "202603", "202604"]
+    assert run.status == ImportRun.Status.SUCCEEDED
+    assert run.facts_written == CostFact.objects.count()
+    assert run.duration_seconds > 0
+
+
+def test_import_billing_command_prints_a_summary_and_fails_clearly(small_export, tmp_path, capsys):
+    call_command("import_billing", str(small_export), "--source", "cli")
+    output = capsys.readouterr().out
+    assert "202601: new" in output
+    assert f"{CostFact.objects.count():,} facts written" in output
+    bad = write_rows(tmp_path / "bad.jsonl", [_variant(currency="XYZ")])
+    with pytest.raises(CommandError, match=r"nothing was imported:\n  .*bad.jsonl, line 1, "
+                                           r"field currency"):  # fmt: skip
+        call_command("import_billing", str(bad))
