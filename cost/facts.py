@@ -75,10 +75,10 @@ class DailyFact:
 
     def canonical(self) -> str:
         """Everything that makes this fact what it is, as text, for the month digest."""
-        values = [*map(str, self.sort_key()), str(self.cost), str(self.cost_at_list),
-                  str(self.usage_amount), str(self.usage_in_pricing_units), str(self.row_count),
-                  json.dumps(sorted((k, str(v)) for k, v in self.credits.items()))]  # fmt: skip
-        return "\x1f".join(values)
+        return repr((
+            self.sort_key(), self.cost, self.cost_at_list, self.usage_amount,
+            self.usage_in_pricing_units, self.row_count, sorted(self.credits.items()),
+        ))  # fmt: skip
 
     @property
     def credits_total(self) -> Decimal:
@@ -236,8 +236,9 @@ def _insert_facts(
 ) -> None:
     count = sum(len(facts) for _month, facts in months)
     ids = iter(_reserve_fact_ids(count))
-    fact_rows, credit_rows = [], []
+    # Month by month, so only one month's rows are held as tuples at a time.
     for month, facts in months:
+        fact_rows, credit_rows = [], []
         for fact in facts:
             fact_id = next(ids)
             label_set = label_sets[(fact.labels, fact.project_labels)]
@@ -246,17 +247,16 @@ def _insert_facts(
                 (fact_id, credit_type, to_nanos(amount), _nanos(fact.in_usd(amount)))
                 for credit_type, amount in sorted(fact.credits.items())
             )
+        _write_rows(CostFact, FACT_COLUMNS, fact_rows)
+        _write_rows(CostCredit, CREDIT_COLUMNS, credit_rows)
+
+
+def _write_rows(model, columns: list[str], rows: list[tuple]) -> None:
     if connection.vendor == "postgresql":
-        _copy(CostFact._meta.db_table, FACT_COLUMNS, fact_rows)
-        _copy(CostCredit._meta.db_table, CREDIT_COLUMNS, credit_rows)
+        _copy(model._meta.db_table, columns, rows)
     else:
-        CostFact.objects.bulk_create(
-            (CostFact(**dict(zip(FACT_COLUMNS, row, strict=True))) for row in fact_rows),
-            batch_size=500,
-        )
-        CostCredit.objects.bulk_create(
-            (CostCredit(**dict(zip(CREDIT_COLUMNS, row, strict=True))) for row in credit_rows),
-            batch_size=500,
+        model.objects.bulk_create(
+            (model(**dict(zip(columns, row, strict=True))) for row in rows), batch_size=500
         )
 
 

@@ -415,7 +415,7 @@ def _query(paths: list[str], time_zone: str) -> str:
 def _connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(config={
         "memory_limit": f"{settings.QUARTERDECK_INGEST_MEMORY_MB}MB",
-        "threads": 2,
+        "threads": settings.QUARTERDECK_INGEST_THREADS,
         "preserve_insertion_order": False,
         "temp_directory": tempfile.gettempdir(),
     })  # fmt: skip
@@ -489,6 +489,11 @@ def aggregate_files(files: list[InputFile], *, progress: Progress | None = None)
                     rows_read += record["row_count"]
                     if not bad_rows:
                         facts.append(_daily_fact(record))
+        except duckdb.OutOfMemoryException as error:
+            raise BadFiles([_unplaced(files, error, hint=(
+                "raise QUARTERDECK_INGEST_MEMORY_MB (now "
+                f"{settings.QUARTERDECK_INGEST_MEMORY_MB}) or lower QUARTERDECK_INGEST_THREADS"
+            ))]) from None  # fmt: skip
         except duckdb.Error as error:
             raise BadFiles(_locate(files, paths) or [_unplaced(files, error)]) from None
         finally:
@@ -502,8 +507,10 @@ def aggregate_files(files: list[InputFile], *, progress: Progress | None = None)
     return Aggregate(facts=facts, rows_read=rows_read)
 
 
-def _unplaced(files: list[InputFile], error: Exception | None) -> BadInput:
+def _unplaced(files: list[InputFile], error: Exception | None, hint: str = "") -> BadInput:
     detail = str(error).splitlines()[0] if error else "a row breaks a rule"
+    if hint:
+        detail = f"{detail} ({hint})"
     return BadInput(", ".join(file.name for file in files), None, None, detail)
 
 

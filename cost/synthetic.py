@@ -165,7 +165,7 @@ def generate_rows(
                 price = SKUS[sku][4]
                 for hour in hours:
                     start = datetime.datetime.combine(day, datetime.time(hour), datetime.UTC)
-                    usage = _money(Decimal(rng.randint(5, 400)) * size / 100 * 24 / hours_per_day)
+                    usage = _money(Decimal(rng.randint(5, 400)) * size / 2000 * 24 / hours_per_day)
                     cost = _money(usage * price * growth * weekday * multiplier)
                     credits = []
                     if sku == "analysis" and day.day == 1 and hour == hours[0]:

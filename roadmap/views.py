@@ -18,6 +18,7 @@ from django.views.generic import FormView, TemplateView
 
 from config.roles import Role, RoleRequiredMixin
 from cost.money import Money
+from cost.reports import item_monthly_cost
 from roadmap import scoring
 from roadmap.filters import ItemFilter
 from roadmap.forms import CapacityForm, ImportItemsForm, MoveItemForm, RoadmapItemForm
@@ -182,7 +183,8 @@ class ItemListView(RoleRequiredMixin, TemplateView):
 
 
 class ItemDetailView(RoleRequiredMixin, TemplateView):
-    """Managers: every field of an item, rendered Markdown, and its change history."""
+    """Managers: every field of an item, rendered Markdown, its actual BigQuery cost per
+    month, and its change history."""
 
     allowed_roles = MANAGERS
     template_name = "roadmap/item_detail.html"
@@ -194,7 +196,15 @@ class ItemDetailView(RoleRequiredMixin, TemplateView):
             ),
             pk=kwargs["pk"],
         )
-        return {**super().get_context_data(**kwargs), "item": item, "history": item_history(item)}
+        return {
+            **super().get_context_data(**kwargs),
+            "item": item,
+            "history": item_history(item),
+            # Actual BigQuery cost next to the declared change: one query each, however
+            # many facts the rules allocate.
+            "cost_months": item_monthly_cost(item_id=item.pk, today=timezone.localdate()),
+            "cost_rules": list(item.allocation_rules.select_related("team").order_by("position")),
+        }
 
 
 class ItemFormMixin(RoleRequiredMixin):

@@ -6,28 +6,43 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from config.roles import Role
-from tests.roadmap.factories import RoadmapItemFactory, UserFactory
+from cost.models import AllocationRule
+from tests.cost.factories import ImportRunFactory
+from tests.roadmap.factories import RoadmapItemFactory, TeamFactory, UserFactory
 from tests.roadmap.test_item_pages import form_data
 
 ANYONE = {Role.MANAGER, Role.REVIEWER, Role.FINANCE, None}  # None: signed in, no role
 MANAGER = {Role.MANAGER}
+COST_READERS = {Role.MANAGER, Role.FINANCE}
 
-# (url name, needs an item id, method, roles allowed)
+# (url name, the object whose id the url takes (if any), method, roles allowed)
 ROUTES = [
-    ("home", False, "get", ANYONE),
-    ("roadmap:board", False, "get", MANAGER),
-    ("roadmap:capacity", False, "get", MANAGER),
-    ("roadmap:capacity", False, "post", MANAGER),
-    ("roadmap:item-list", False, "get", MANAGER),
-    ("roadmap:item-create", False, "get", MANAGER),
-    ("roadmap:item-create", False, "post", MANAGER),
-    ("roadmap:item-export", False, "get", MANAGER),
-    ("roadmap:item-import", False, "get", MANAGER),
-    ("roadmap:item-import", False, "post", MANAGER),
-    ("roadmap:item-detail", True, "get", MANAGER),
-    ("roadmap:item-edit", True, "get", MANAGER),
-    ("roadmap:item-edit", True, "post", MANAGER),
-    ("roadmap:item-move", True, "post", MANAGER),
+    ("home", None, "get", ANYONE),
+    ("roadmap:board", None, "get", MANAGER),
+    ("roadmap:capacity", None, "get", MANAGER),
+    ("roadmap:capacity", None, "post", MANAGER),
+    ("roadmap:item-list", None, "get", MANAGER),
+    ("roadmap:item-create", None, "get", MANAGER),
+    ("roadmap:item-create", None, "post", MANAGER),
+    ("roadmap:item-export", None, "get", MANAGER),
+    ("roadmap:item-import", None, "get", MANAGER),
+    ("roadmap:item-import", None, "post", MANAGER),
+    ("roadmap:item-detail", "item", "get", MANAGER),
+    ("roadmap:item-edit", "item", "get", MANAGER),
+    ("roadmap:item-edit", "item", "post", MANAGER),
+    ("roadmap:item-move", "item", "post", MANAGER),
+    ("cost:overview", None, "get", COST_READERS),
+    ("cost:chart", None, "get", COST_READERS),
+    ("cost:import-list", None, "get", COST_READERS),
+    ("cost:import-detail", "run", "get", COST_READERS),
+    ("cost:rule-list", None, "get", MANAGER),
+    ("cost:rule-create", None, "get", MANAGER),
+    ("cost:rule-create", None, "post", MANAGER),
+    ("cost:rule-edit", "rule", "get", MANAGER),
+    ("cost:rule-edit", "rule", "post", MANAGER),
+    ("cost:rule-delete", "rule", "get", MANAGER),
+    ("cost:rule-delete", "rule", "post", MANAGER),
+    ("cost:rule-move", "rule", "post", MANAGER),
 ]
 API_ROUTES = [
     ("api-root", "get", {Role.MANAGER, Role.REVIEWER, Role.FINANCE}),
@@ -55,19 +70,26 @@ def test_every_named_route_is_covered_by_this_file():
     assert _named_routes(get_resolver()) - ignored - covered == set()
 
 
-def _url(name: str, needs_item: bool) -> str:
-    return reverse(name, args=[RoadmapItemFactory().pk] if needs_item else [])
+OBJECTS = {
+    "item": lambda: RoadmapItemFactory(),
+    "run": lambda: ImportRunFactory(),
+    "rule": lambda: AllocationRule.objects.create(name="Everything", team=TeamFactory()),
+}
+
+
+def _url(name: str, needs: str | None) -> str:
+    return reverse(name, args=[OBJECTS[needs]().pk] if needs else [])
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r or "no-role")
 @pytest.mark.parametrize(
-    ("name", "needs_item", "method", "allowed"), ROUTES, ids=[f"{m}-{n}" for n, _i, m, _a in ROUTES]
+    ("name", "needs", "method", "allowed"), ROUTES, ids=[f"{m}-{n}" for n, _i, m, _a in ROUTES]
 )
-def test_page_access_by_role(name, needs_item, method, allowed, role):
+def test_page_access_by_role(name, needs, method, allowed, role):
     client = Client()
     client.force_login(UserFactory(username=f"user-{role or 'none'}", role=role))
-    response = getattr(client, method)(_url(name, needs_item))
+    response = getattr(client, method)(_url(name, needs))
     if role in allowed:
         if method == "get":
             assert response.status_code == 200
@@ -81,10 +103,10 @@ def test_page_access_by_role(name, needs_item, method, allowed, role):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("name", "needs_item", "method", "allowed"), ROUTES, ids=[f"{m}-{n}" for n, _i, m, _a in ROUTES]
+    ("name", "needs", "method", "allowed"), ROUTES, ids=[f"{m}-{n}" for n, _i, m, _a in ROUTES]
 )
-def test_anonymous_visitors_are_sent_to_sign_in(name, needs_item, method, allowed):
-    url = _url(name, needs_item)
+def test_anonymous_visitors_are_sent_to_sign_in(name, needs, method, allowed):
+    url = _url(name, needs)
     response = getattr(Client(), method)(url)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
@@ -120,6 +142,36 @@ def test_a_reviewer_cannot_change_an_item_by_posting_directly():
     assert manager.post(edit, valid).status_code == 302
     item.refresh_from_db()
     assert item.title == "Changed"
+
+
+@pytest.mark.django_db
+def test_finance_reads_cost_but_cannot_change_allocation_rules_by_posting_directly():
+    team = TeamFactory()
+    rule = AllocationRule.objects.create(name="Keep", team=team, position=1)
+    AllocationRule.objects.create(name="Second", team=team, position=2)
+    finance, manager = Client(), Client()
+    finance.force_login(UserFactory(username="fin", role=Role.FINANCE))
+    manager.force_login(UserFactory(username="boss", role=Role.MANAGER))
+    new = {"name": "Sneaky", "team": team.pk}
+    assert finance.get(reverse("cost:overview")).status_code == 200
+    assert finance.post(reverse("cost:rule-create"), new).status_code == 403
+    assert finance.post(reverse("cost:rule-edit", args=[rule.pk]), new).status_code == 403
+    assert (
+        finance.post(reverse("cost:rule-move", args=[rule.pk]), {"direction": "down"}).status_code
+        == 403
+    )
+    assert finance.post(reverse("cost:rule-delete", args=[rule.pk])).status_code == 403
+    assert list(AllocationRule.objects.values_list("name", "position")) == [
+        ("Keep", 1),
+        ("Second", 2),
+    ]
+    # The same posts from a manager go through.
+    assert (
+        manager.post(reverse("cost:rule-move", args=[rule.pk]), {"direction": "down"}).status_code
+        == 302
+    )
+    assert manager.post(reverse("cost:rule-create"), new).status_code == 302
+    assert AllocationRule.objects.filter(name="Sneaky").exists()
 
 
 @pytest.mark.django_db

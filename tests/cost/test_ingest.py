@@ -95,8 +95,9 @@ def test_real_sample_in_every_format_gives_the_same_exact_totals(tmp_path):
         assert run.rows_read == 25
         totals = {
             month: value
-            for (month, source), value in current_totals("invoice_month", "month__source__name")
-            .items()
+            for (month, source), value in current_totals(
+                "invoice_month", "month__source__name"
+            ).items()
             if source == f"sample-{name}"
         }
         assert totals == expected, name
@@ -164,8 +165,9 @@ def test_totals_equal_independent_sums_per_month_service_project_and_label(small
 
 def test_japanese_yen_billing_keeps_its_currency_and_converts_to_usd(tmp_path):
     path = tmp_path / "jpy.jsonl"
-    write_export(path, generate_rows(first_month=datetime.date(2026, 1, 1), months=1,
-                                     hours_per_day=1, currency="JPY", rate=Decimal("150.5")))  # fmt: skip
+    rows = generate_rows(first_month=datetime.date(2026, 1, 1), months=1, hours_per_day=1,
+                         currency="JPY", rate=Decimal("150.5"))  # fmt: skip
+    write_export(path, rows)
     import_files(paths=[path], source_name="jpy")
     rows = read_rows(path)
     assert set(CostFact.objects.values_list("currency", flat=True)) == {"JPY"}
@@ -333,7 +335,9 @@ def test_a_bad_csv_cell_names_its_line_and_column(tmp_path):
     path.write_text("\n".join([lines[0], lines[1], ",".join(cells)]) + "\n")
     with pytest.raises(ImportFailed) as failed:
         import_files(paths=[path], source_name="generated")
-    assert str(failed.value.problems[0]).endswith("flat.csv, line 3, field cost: 'twelve' is not a number")
+    assert str(failed.value.problems[0]).endswith(
+        "flat.csv, line 3, field cost: 'twelve' is not a number"
+    )
 
 
 def test_a_bad_parquet_value_names_its_row(tmp_path):

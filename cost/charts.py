@@ -1,0 +1,121 @@
+"""Charts of cost as SVG, drawn server-side with matplotlib (no script reaches the page).
+
+Readable in black and white: every stack has its own hatch as well as its own shade,
+segments large enough carry their amount and every bar its total. Amounts become floats
+here and only here, for drawing; the figures in the tables come from the Decimals.
+"""
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")  # never an interactive backend, whatever imports pyplot first
+
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from cost.reports import MonthlyCost
+
+INK = "#1d2430"
+# (fill, hatch, text colour): shades far enough apart to tell apart when printed in grey,
+# and a different hatch for each, so colour is never the only clue.
+STYLES = [
+    ("#1f3b63", "", "#ffffff"),
+    ("#9fbfe6", "//", INK),
+    ("#5c5c5c", "..", "#ffffff"),
+    ("#e8edf4", "xx", INK),
+    ("#4f7cba", "\\\\", "#ffffff"),
+    ("#bdbdbd", "++", INK),
+    ("#2f6f4f", "oo", "#ffffff"),
+    ("#ffffff", "--", INK),
+]
+UNALLOCATED = ("#fdecea", "///", "#b3261e")
+LEGEND_COLUMNS = 4
+RC = {
+    "svg.fonttype": "none",  # text stays text: smaller, searchable, crisp
+    "svg.hashsalt": "quarterdeck",  # the same data gives the same file
+    "font.family": ["DejaVu Sans", "sans-serif"],
+    "font.size": 9,
+    "hatch.linewidth": 0.6,
+}
+
+
+def short_amount(amount: float) -> str:
+    """12,345 -> '12.3k'; for labels inside a chart, never for a figure in a table."""
+    size = abs(amount)
+    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if size >= limit:
+            return f"{amount / limit:,.1f}{suffix}"
+    return f"{amount:,.0f}"
+
+
+def monthly_cost_svg(chart: MonthlyCost, *, title: str, empty_text: str) -> str:
+    """A stacked bar per month. Positive net cost stacks up from zero; negative (credits
+    beyond cost, refunds) stacks down from it."""
+    labels = chart.month_labels
+    positions = list(range(len(labels)))
+    series = [[float(amount) for amount in stack.amounts] for stack in chart.stacks]
+    above, below = [0.0] * len(labels), [0.0] * len(labels)
+    columns = list(zip(*series, strict=True)) if series else []
+    peak = max(
+        [sum(v for v in column if v > 0) for column in columns]
+        + [-sum(v for v in column if v < 0) for column in columns]
+        + [1e-9]
+    )
+    with matplotlib.rc_context(RC):
+        rows = -(-len(chart.stacks) // LEGEND_COLUMNS)
+        height = 3.7 + 0.25 * rows
+        figure = Figure(figsize=(9.6, height))
+        # Fixed margins with room for the legend below: a constrained layout would draw
+        # the figure twice, doubling the time.
+        figure.subplots_adjust(left=0.08, right=0.99, top=1 - 0.3 / height,
+                               bottom=(0.55 + 0.25 * rows) / height)  # fmt: skip
+        axes = figure.add_subplot()
+        for index, (stack, values) in enumerate(zip(chart.stacks, series, strict=True)):
+            fill, hatch, text = UNALLOCATED if stack.unallocated else STYLES[index % len(STYLES)]
+            bottoms = [above[i] if value >= 0 else below[i] for i, value in enumerate(values)]
+            bars = axes.bar(
+                positions, values, bottom=bottoms, width=0.72, label=stack.label,
+                facecolor=fill, hatch=hatch, edgecolor=INK, linewidth=0.5,
+            )  # fmt: skip
+            for i, value in enumerate(values):
+                if value >= 0:
+                    above[i] += value
+                else:
+                    below[i] += value
+            for bar, value in zip(bars, values, strict=True):
+                if abs(value) >= 0.09 * peak:  # only segments tall enough to hold a number
+                    axes.text(
+                        bar.get_x() + bar.get_width() / 2, bar.get_y() + bar.get_height() / 2,
+                        short_amount(value), ha="center", va="center", fontsize=7, color=text,
+                        bbox={"boxstyle": "round,pad=0.15", "linewidth": 0, "facecolor": fill},
+                    )  # fmt: skip
+        for i, total in enumerate(chart.month_totals):
+            if total:
+                axes.annotate(
+                    short_amount(float(total)), (i, above[i]), xytext=(0, 3),
+                    textcoords="offset points", ha="center", va="bottom", fontsize=8,
+                    fontweight="bold",
+                )  # fmt: skip
+        axes.set_xticks(positions, labels, rotation=0 if len(labels) <= 12 else 45)
+        axes.axhline(0, color=INK, linewidth=0.8)
+        axes.set_ylabel(chart.currency)
+        axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: short_amount(value)))
+        axes.grid(axis="y", color="#d9dee5", linewidth=0.6)
+        axes.set_axisbelow(True)
+        for side in ("top", "right"):
+            axes.spines[side].set_visible(False)
+        axes.set_title(title, loc="left", fontsize=10, fontweight="bold")
+        axes.margins(y=0.12)
+        if chart.stacks:
+            # In stacking order: the first entry is the bottom segment.
+            axes.legend(
+                loc="upper left", bbox_to_anchor=(0, -0.11), ncol=LEGEND_COLUMNS, frameon=False,
+                fontsize=8, handlelength=2.4, handleheight=1.4, borderaxespad=0,
+            )  # fmt: skip
+        else:
+            axes.text(0.5, 0.5, empty_text, transform=axes.transAxes, ha="center", va="center")
+            axes.set_yticks([])
+        buffer = io.StringIO()
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
+    return buffer.getvalue()
