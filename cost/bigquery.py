@@ -346,7 +346,9 @@ def _check_lookback(lookback_days: int) -> None:
 
 
 def _labels(text: str | None) -> Labels:
-    return tuple(sorted((pair["key"], pair["value"]) for pair in json.loads(text or "[]")))
+    # A missing key becomes "" here and is refused, with the fact named, when stored.
+    pairs = json.loads(text or "[]")
+    return tuple(sorted((pair["key"] or "", pair["value"] or "") for pair in pairs))
 
 
 def fact_from_row(row: Mapping[str, Any]) -> DailyFact:

@@ -74,10 +74,14 @@ class DailyFact:
         )  # fmt: skip
 
     def canonical(self) -> str:
-        """Everything that makes this fact what it is, as text, for the month digest."""
+        """Everything that makes this fact what it is, for the month digest: amounts as
+        they are stored (billionths), so the file and BigQuery paths agree whenever they
+        store the same figures."""
+        credits = sorted((kind, to_nanos(amount)) for kind, amount in self.credits.items())
         return repr((
-            self.sort_key(), self.cost, self.cost_at_list, self.usage_amount,
-            self.usage_in_pricing_units, self.row_count, sorted(self.credits.items()),
+            self.sort_key(), to_nanos(self.cost), _nanos(self.cost_at_list),
+            _billionths(self.usage_amount), _billionths(self.usage_in_pricing_units),
+            self.row_count, credits,
         ))  # fmt: skip
 
     @property
@@ -120,6 +124,27 @@ class MonthOutcome:
         }
 
 
+class FactRefused(ValueError):
+    """A fact Quarterdeck cannot store as it is; the message says which and why."""
+
+
+def _check(fact: DailyFact) -> None:
+    where = f"{fact.invoice_month} {fact.usage_date} {fact.project_id} {fact.sku_description}"
+    for scope, labels in (("label", fact.labels), ("project label", fact.project_labels)):
+        keys = [key for key, _value in labels]
+        if not all(keys) or len(set(keys)) != len(keys):
+            raise FactRefused(f"{where}: a {scope} with no key, or the same key twice")
+    for name in ("cost", "cost_at_list"):
+        amount = getattr(fact, name)
+        if amount is not None and abs(amount) >= LARGEST_FACT:
+            raise FactRefused(f"{where}: a day's {name} of {amount} {fact.currency} is more "
+                              "than Quarterdeck stores (9.2 billion units)")  # fmt: skip
+
+
+# Amounts are stored as 64-bit billionths.
+LARGEST_FACT = Decimal("9.2e9")
+
+
 def month_digest(facts: list[DailyFact]) -> str:
     digest = hashlib.sha256()
     for fact in sorted(facts, key=DailyFact.sort_key):
@@ -135,6 +160,7 @@ def store_facts(
     """Make `facts` the current version of every invoice month they cover."""
     by_month: dict[str, list[DailyFact]] = defaultdict(list)
     for fact in facts:
+        _check(fact)
         by_month[fact.invoice_month].append(fact)
     now = timezone.now()
     current = {
@@ -214,6 +240,11 @@ CREDIT_COLUMNS = ["fact_id", "credit_type", "amount_nanos", "amount_usd_nanos"]
 
 def _nanos(amount: Decimal | None) -> int | None:
     return None if amount is None else to_nanos(amount)
+
+
+def _billionths(quantity: Decimal | None) -> Decimal | None:
+    """Usage as stored (nine decimals)."""
+    return None if quantity is None else quantity.quantize(Decimal("1e-9"))
 
 
 def _fact_row(fact_id: int, month: BillingMonth, fact: DailyFact, label_set_id: int) -> tuple:

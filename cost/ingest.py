@@ -22,6 +22,7 @@ import json
 import re
 import tempfile
 import threading
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -33,7 +34,7 @@ from django.conf import settings
 from cost.facts import DailyFact, plain_decimal
 from cost.money import ISO_CURRENCIES
 
-DECIMAL = "DECIMAL(38, 15)"
+DECIMAL = "DECIMAL(38, 18)"
 MAX_ERRORS = 20
 JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
 
@@ -160,21 +161,31 @@ def _sha256(path: Path) -> str:
 
 
 def _open_text(path: Path) -> io.TextIOBase:
+    # utf-8-sig: spreadsheets start their CSV files with a byte-order mark.
     if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8", newline="")
-    return path.open("r", encoding="utf-8", newline="")
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return path.open("r", encoding="utf-8-sig", newline="")
 
 
-# --- Row rules (the Python side; the SQL side is in _row_is_valid) ------------------------
+# --- Row rules (Python; the query checks the same, per fact where it can) -----------------
+
+
+TIMESTAMP = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?( ?UTC|Z|[+-]\d{2}:\d{2})?", re.ASCII
+)
+NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", re.ASCII)
+# Far above any real row; below what DECIMAL(38, 18) holds, so SQL never refuses a
+# number Python accepted. A day's sum must also fit the billionths column (9.2e9).
+LARGEST_AMOUNT = Decimal("1e15")
+SMALLEST_RATE = Decimal("1e-9")
 
 
 def parse_timestamp(value) -> datetime.datetime | None:
-    """`2020-11-09 23:00:00 UTC`, RFC 3339, or a zone-less time taken as UTC."""
-    if not isinstance(value, str):
+    """`2020-11-09 23:00:00 UTC`, RFC 3339, or a zone-less time taken as UTC. Stricter than
+    Python's fromisoformat, so that it never accepts a time the SQL side refuses."""
+    if not isinstance(value, str) or not TIMESTAMP.fullmatch(value.strip()):
         return None
-    text = value.strip()
-    if text.endswith(" UTC"):
-        text = text[:-4] + "+00:00"
+    text = value.strip().replace(" UTC", "+00:00").replace("UTC", "+00:00")
     try:
         parsed = datetime.datetime.fromisoformat(text)
     except ValueError:
@@ -185,13 +196,40 @@ def parse_timestamp(value) -> datetime.datetime | None:
 def _number(value) -> Decimal | None:
     if isinstance(value, bool) or value is None:
         return None
+    if isinstance(value, str) and not NUMBER.fullmatch(value.strip()):
+        return None
     try:
-        number = Decimal(str(value))
+        number = Decimal(str(value).strip())
     except InvalidOperation:
         return None
-    if not number.is_finite() or abs(number) >= Decimal("1e23"):
+    if not number.is_finite() or abs(number) >= LARGEST_AMOUNT:
         return None
     return number
+
+
+def _not_a_number(value) -> str:
+    if isinstance(value, int | float | str) and not isinstance(value, bool):
+        try:
+            if abs(Decimal(str(value).strip())) >= LARGEST_AMOUNT:
+                return f"{value!r} is larger than any real amount"
+        except InvalidOperation:
+            pass
+    return f"{value!r} is not a number"
+
+
+def _label_problems(path: str, value) -> list[tuple[str, str]]:
+    if not isinstance(value, list):
+        return []
+    problems, seen = [], set()
+    for index, label in enumerate(value):
+        key = label.get("key") if isinstance(label, dict) else None
+        if not isinstance(key, str) or not key:
+            problems.append((f"{path}[{index}].key", "missing"))
+        elif key in seen:
+            problems.append((f"{path}[{index}].key", f"{key!r} appears twice"))
+        else:
+            seen.add(key)
+    return problems
 
 
 def _get(row: dict, path: str):
@@ -221,6 +259,8 @@ def check_row(row) -> list[tuple[str, str]]:
     for required in ("billing_account_id", "service.id", "sku.id"):
         if _get(row, required) in (None, ""):
             problems.append((required, "missing"))
+        elif not isinstance(_get(row, required), str | int):
+            problems.append((required, f"expected text, got {type(_get(row, required)).__name__}"))
     start = _get(row, "usage_start_time")
     if start is None:
         problems.append(("usage_start_time", "missing"))
@@ -235,19 +275,19 @@ def check_row(row) -> list[tuple[str, str]]:
     if cost is None:
         problems.append(("cost", "missing"))
     elif _number(cost) is None:
-        problems.append(("cost", f"{cost!r} is not a number"))
+        problems.append(("cost", _not_a_number(cost)))
     currency = row.get("currency")
     if currency is None:
         problems.append(("currency", "missing"))
-    elif currency not in ISO_CURRENCIES:
+    elif not isinstance(currency, str) or currency not in ISO_CURRENCIES:
         problems.append(("currency", f"{currency!r} is not an ISO 4217 currency code"))
     for optional in ("cost_at_list", "usage.amount", "usage.amount_in_pricing_units",
                      "currency_conversion_rate"):  # fmt: skip
         value = _get(row, optional)
         if value is not None and _number(value) is None:
-            problems.append((optional, f"{value!r} is not a number"))
+            problems.append((optional, _not_a_number(value)))
     rate = _number(row.get("currency_conversion_rate"))
-    if rate is not None and rate <= 0:
+    if rate is not None and rate < SMALLEST_RATE:
         problems.append(("currency_conversion_rate", "must be greater than 0"))
     export_time = row.get("export_time")
     if export_time is not None and parse_timestamp(export_time) is None:
@@ -256,75 +296,169 @@ def check_row(row) -> list[tuple[str, str]]:
     if isinstance(credits, list):
         for index, credit in enumerate(credits):
             if isinstance(credit, dict) and _number(credit.get("amount")) is None:
-                problems.append(
-                    (f"credits[{index}].amount", f"{credit.get('amount')!r} is not a number")
-                )
+                problems.append((f"credits[{index}].amount", _not_a_number(credit.get("amount"))))
+    problems += _label_problems("labels", row.get("labels"))
+    problems += _label_problems("project.labels", _get(row, "project.labels"))
     return problems
 
 
 # --- CSV and Parquet become newline-delimited JSON ---------------------------------------
 
 
+def _exact_floats(value):
+    """Floats from a Python-literal cell, back to the shortest text that reads as them."""
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, list):
+        return [_exact_floats(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _exact_floats(item) for key, item in value.items()}
+    return value
+
+
 def _repeated_cell(text: str):
     """Repeated fields flattened into one cell: JSON, or the Python literal some tools
-    write (single quotes, None)."""
+    write (single quotes, None). Numbers keep their text, so amounts stay exact."""
     try:
-        return json.loads(text)
+        return json.loads(text, parse_float=str)
     except json.JSONDecodeError:
-        return ast.literal_eval(text)
+        return _exact_floats(ast.literal_eval(text))
+
+
+class _NotUtf8(Exception):
+    def __init__(self, line: int):
+        self.line = line
+
+
+def _decoded_lines(path: Path, counter: list[int]) -> Iterator[str]:
+    """The file's lines as text, decoded one by one, so a bad byte is found on its line
+    (a text stream decodes ahead in blocks and would blame an earlier line)."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            counter[0] = number
+            try:
+                # utf-8-sig: spreadsheets start their CSV files with a byte-order mark.
+                yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError:
+                raise _NotUtf8(number) from None
 
 
 def _csv_to_json(file: InputFile, out: io.TextIOBase) -> list[BadInput]:
     problems: list[BadInput] = []
-    with _open_text(file.path) as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames:
+    line = 1
+    counter = [0]
+    try:
+        reader = csv.DictReader(_decoded_lines(file.path, counter))
+        header = reader.fieldnames or []
+        if not header:
             return [BadInput(file.name, 1, None, "no header row")]
+        twice = sorted({name for name in header if header.count(name) > 1})
+        if twice:
+            return [BadInput(file.name, 1, name, "appears twice in the header")
+                    for name in twice]  # fmt: skip
         line = reader.line_num + 1
         rows = 0
         for cells in reader:
             rows += 1
-            row: dict = {}
-            for column, text in cells.items():
-                if column is None:
-                    problems.append(
-                        BadInput(file.name, line, None, "more cells than columns in the header")
-                    )
-                    continue
-                if text is None or text == "":
-                    continue
-                if column in REPEATED:
-                    try:
-                        text = _repeated_cell(text)
-                    except (ValueError, SyntaxError):
-                        problems.append(
-                            BadInput(file.name, line, column, "not a JSON list of records")
-                        )
-                        continue
-                target = row
-                *parents, leaf = column.split(".")
-                for parent in parents:
-                    target = target.setdefault(parent, {})
-                    if not isinstance(target, dict):
-                        break
-                else:
-                    target[leaf] = text
+            row, cell_problems = _csv_row(cells)
             problems += [BadInput(file.name, line, field, message)
-                         for field, message in check_row(row)]  # fmt: skip
+                         for field, message in cell_problems or check_row(row)]  # fmt: skip
             if len(problems) >= MAX_ERRORS:
                 break
             out.write(json.dumps(row, ensure_ascii=False))
             out.write("\n")
             line = reader.line_num + 1
+    except _NotUtf8 as bad:
+        return [*problems, BadInput(file.name, bad.line, None, "not UTF-8 text")]
+    except csv.Error as error:
+        return [*problems, BadInput(file.name, counter[0], None, f"not readable as CSV: {error}")]
+    except (EOFError, OSError, zlib.error) as error:
+        return [*problems, BadInput(file.name, None, None, f"cannot be read: {error}")]
     if not rows:
         problems.append(BadInput(file.name, None, None, "the file has a header but no rows"))
     return problems
 
 
+def _csv_row(cells: dict) -> tuple[dict, list[tuple[str, str]]]:
+    """A flattened CSV row as the nested record the export has."""
+    row: dict = {}
+    problems = []
+    for column, text in cells.items():
+        if column is None:
+            problems.append(("-", "more cells than columns in the header"))
+            continue
+        if text is None or text == "":
+            continue
+        if column in REPEATED:
+            try:
+                text = _repeated_cell(text)
+            except (ValueError, SyntaxError, RecursionError, MemoryError):
+                problems.append((column, "not a JSON list of records"))
+                continue
+        target = row
+        *parents, leaf = column.split(".")
+        for parent in parents:
+            target = target.setdefault(parent, {})
+            if not isinstance(target, dict):
+                problems.append((column, f"{parent} is both a value and a record"))
+                break
+        else:
+            target[leaf] = text
+    return row, problems
+
+
 def _parquet_to_json(file: InputFile, target: Path, con: duckdb.DuckDBPyConnection) -> None:
     path = str(file.path).replace("'", "''")
     out = str(target).replace("'", "''")
-    con.execute(f"COPY (SELECT * FROM read_parquet('{path}')) TO '{out}' (FORMAT json)")  # noqa: S608
+    # In file order, so that a problem's line in the copy is its row in the file.
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        con.execute(f"COPY (SELECT * FROM read_parquet('{path}')) TO '{out}' (FORMAT json)")  # noqa: S608
+    finally:
+        con.execute("SET preserve_insertion_order = false")
+
+
+def _has_rows(path: Path) -> bool:
+    """Whether a text file (gzipped or not) holds anything but white space."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        while chunk := handle.read(1 << 16):
+            if chunk.strip():
+                return True
+    return False
+
+
+def _prepare(files: list[InputFile], workdir: Path, con) -> tuple[list[Path], list[BadInput]]:
+    """A newline-delimited JSON file per input, under names of our own: DuckDB would read
+    `*`, `?` or `[` in a user's file name as a pattern and take in other files."""
+    paths, problems = [], []
+    seen: dict[str, str] = {}
+    for index, file in enumerate(files):
+        if file.sha256 in seen:
+            problems.append(BadInput(file.name, None, None,
+                                     f"the same content as {seen[file.sha256]}"))  # fmt: skip
+            continue
+        seen[file.sha256] = file.name
+        target = workdir / f"{index}.jsonl"
+        try:
+            if file.format == "json":
+                suffix = ".jsonl.gz" if file.path.name.lower().endswith(".gz") else ".jsonl"
+                target = workdir / f"{index}{suffix}"
+                target.symlink_to(file.path.resolve())
+            elif file.format == "csv":
+                with target.open("w", encoding="utf-8") as out:
+                    problems += _csv_to_json(file, out)
+            else:
+                _parquet_to_json(file, target, con)
+            if not _has_rows(target):
+                problems.append(BadInput(file.name, None, None, "the file has no rows"))
+        except duckdb.Error as error:
+            problems.append(BadInput(file.name, None, None, f"not readable: {error}"))
+        except (EOFError, OSError, zlib.error) as error:
+            problems.append(BadInput(file.name, None, None, f"cannot be read: {error}"))
+        paths.append(target)
+    return paths, problems
 
 
 # --- The aggregation ---------------------------------------------------------------------
@@ -334,44 +468,46 @@ def _sql_list(values) -> str:
     return ", ".join("'" + value.replace("'", "''") + "'" for value in sorted(values))
 
 
-def _row_is_valid() -> str:
-    """The SQL twin of check_row's value rules (structure errors stop the reader)."""
-    number = f"TRY_CAST({{}} AS {DECIMAL}) IS NOT NULL"
-    optional = "({0} IS NULL OR " + number.format("{0}") + ")"
-    return " AND ".join([
-        "billing_account_id IS NOT NULL AND billing_account_id <> ''",
-        "service.id IS NOT NULL AND service.id <> ''",
-        "sku.id IS NOT NULL AND sku.id <> ''",
-        "parse_ts(usage_start_time) IS NOT NULL",
-        "regexp_full_match(invoice.month, '[0-9]{4}(0[1-9]|1[0-2])')",
-        number.format("cost"),
-        f"currency IN ({_sql_list(ISO_CURRENCIES)})",
-        optional.format("cost_at_list"),
-        optional.format("usage.amount"),
-        optional.format("usage.amount_in_pricing_units"),
-        "(currency_conversion_rate IS NULL OR "
-        f"TRY_CAST(currency_conversion_rate AS {DECIMAL}) > 0)",
-        "(export_time IS NULL OR parse_ts(export_time) IS NOT NULL)",
-        f"coalesce(list_bool_and(list_transform(credits, lambda c: "
-        f"TRY_CAST(c.amount AS {DECIMAL}) IS NOT NULL)), true)",
-    ])  # fmt: skip
-
-
-def _query(paths: list[str], time_zone: str) -> str:
-    files = "[" + _sql_list(paths) + "]"
+def _query(paths: list[Path], time_zone: str) -> str:
+    """One scan: rows -> daily facts. Values are cast once; a row whose cast fails counts
+    in `bad_rows`, and Python checks the group keys (currency, month, ids, labels), so the
+    expensive checks run per fact, not per row."""
+    files = "[" + _sql_list(str(path) for path in paths) + "]"
     columns = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in COLUMNS.items()) + "}"
     tz = time_zone.replace("'", "''")
-    # Every value spliced in is a file path or zone name quoted above, or our own constant.
+    labels = "to_json(list_sort(list_transform(coalesce({0}, []), lambda l: [l.key, l.value])))"
     return f"""
-    WITH raw AS (
-        SELECT * FROM read_json({files}, format = 'newline_delimited', columns = {columns},
-                                compression = 'auto', maximum_object_size = 1048576)
-    ), checked AS (
-        SELECT *, {_row_is_valid()} AS valid FROM raw
+    WITH rows AS (
+        SELECT
+            invoice.month AS invoice_month,
+            parse_ts(usage_start_time) AS usage_start,
+            billing_account_id, project, service, sku, location, currency, usage,
+            coalesce(nullif(cost_type, ''), 'regular') AS cost_type,
+            TRY_CAST(cost AS {DECIMAL}) AS cost_value,
+            TRY_CAST(cost_at_list AS {DECIMAL}) AS list_value,
+            TRY_CAST(usage.amount AS {DECIMAL}) AS usage_value,
+            TRY_CAST(usage.amount_in_pricing_units AS {DECIMAL}) AS pricing_value,
+            TRY_CAST(currency_conversion_rate AS {DECIMAL}) AS rate_value,
+            parse_ts(export_time) AS exported,
+            list_transform(coalesce(credits, []), lambda c:
+                {{'type': coalesce(c.type, 'UNKNOWN'),
+                  'amount': TRY_CAST(c.amount AS {DECIMAL})}}) AS credit_values,
+            (adjustment_info.id IS NOT NULL OR adjustment_info.type IS NOT NULL) AS corrects,
+            abs(cost_value) >= 1e15 OR abs(list_value) >= 1e15
+              OR (cost_at_list IS NOT NULL AND list_value IS NULL)
+              OR (usage.amount IS NOT NULL AND usage_value IS NULL)
+              OR (usage.amount_in_pricing_units IS NOT NULL AND pricing_value IS NULL)
+              OR (currency_conversion_rate IS NOT NULL AND (rate_value IS NULL
+                                                          OR rate_value < 0.000000001))
+              OR (export_time IS NOT NULL AND exported IS NULL) AS broken,
+            {labels.format("labels")}::VARCHAR AS label_text,
+            {labels.format("project.labels")}::VARCHAR AS project_label_text
+        FROM read_json({files}, format = 'newline_delimited', columns = {columns},
+                       compression = 'auto', maximum_object_size = 1048576)
     )
     SELECT
-        invoice.month AS invoice_month,
-        CAST(timezone('{tz}', parse_ts(usage_start_time)) AS DATE) AS usage_date,
+        invoice_month,
+        CAST(timezone('{tz}', usage_start) AS DATE) AS usage_date,
         coalesce(billing_account_id, '') AS billing_account_id,
         coalesce(project.id, '') AS project_id,
         coalesce(project.name, '') AS project_name,
@@ -383,33 +519,47 @@ def _query(paths: list[str], time_zone: str) -> str:
         coalesce(sku.description, '') AS sku_description,
         coalesce(location.location, '') AS location,
         coalesce(location.region, '') AS region,
-        coalesce(nullif(cost_type, ''), 'regular') AS cost_type,
-        currency,
-        TRY_CAST(currency_conversion_rate AS {DECIMAL}) AS conversion_rate,
-        -- Label sets as JSON text: a plain string groups far cheaper than a nested list.
-        to_json(list_sort(list_transform(coalesce(labels, []),
-                                         lambda l: [l.key, coalesce(l.value, '')])))::VARCHAR
-            AS labels,
-        to_json(list_sort(list_transform(coalesce(project.labels, []),
-                                         lambda l: [l.key, coalesce(l.value, '')])))::VARCHAR
-            AS project_labels,
-        adjustment_info.id IS NOT NULL
-            OR adjustment_info.type IS NOT NULL AS is_correction,
+        cost_type,
+        coalesce(currency, '') AS currency,
+        rate_value AS conversion_rate,
+        label_text AS labels,
+        project_label_text AS project_labels,
+        corrects AS is_correction,
         coalesce(usage.unit, '') AS usage_unit,
         coalesce(usage.pricing_unit, '') AS pricing_unit,
-        sum(TRY_CAST(cost AS {DECIMAL})) AS cost,
-        sum(TRY_CAST(cost_at_list AS {DECIMAL})) AS cost_at_list,
-        sum(TRY_CAST(usage.amount AS {DECIMAL})) AS usage_amount,
-        sum(TRY_CAST(usage.amount_in_pricing_units AS {DECIMAL})) AS usage_in_pricing_units,
+        sum(cost_value) AS cost,
+        sum(list_value) AS cost_at_list,
+        sum(usage_value) AS usage_amount,
+        sum(pricing_value) AS usage_in_pricing_units,
         count(*) AS row_count,
-        max(parse_ts(export_time)) AS last_export_time,
-        flatten(list(list_transform(coalesce(credits, []), lambda c:
-            {{'type': coalesce(c.type, 'UNKNOWN'), 'amount': TRY_CAST(c.amount AS {DECIMAL})}})))
-            AS credits,
-        count(*) FILTER (WHERE NOT coalesce(valid, false)) AS bad_rows
-    FROM checked
+        max(exported) AS last_export_time,
+        flatten(list(credit_values)) AS credits,
+        count(*) FILTER (WHERE cost_value IS NULL OR usage_start IS NULL OR broken) AS bad_rows
+    FROM rows
     GROUP BY ALL
-    """  # noqa: S608
+    """  # noqa: S608 - files are our own names, the zone is quoted, the rest is constant
+
+
+def _group_is_valid(record: dict) -> bool:
+    """The checks on what a group of rows has in common, done once per fact."""
+    return (
+        record["bad_rows"] == 0
+        and record["currency"] in ISO_CURRENCIES
+        and bool(INVOICE_MONTH.fullmatch(record["invoice_month"] or ""))
+        and bool(record["billing_account_id"] and record["service_id"] and record["sku_id"])
+        and _labels_are_valid(record["labels"])
+        and _labels_are_valid(record["project_labels"])
+        and all(credit["amount"] is not None for credit in record["credits"] or [])
+    )
+
+
+INVOICE_MONTH = re.compile(r"[0-9]{4}(0[1-9]|1[0-2])", re.ASCII)
+
+
+@functools.lru_cache(maxsize=4096)
+def _labels_are_valid(text: str) -> bool:
+    keys = [key for key, _value in json.loads(text)]
+    return all(isinstance(key, str) and key for key in keys) and len(set(keys)) == len(keys)
 
 
 def _connect() -> duckdb.DuckDBPyConnection:
@@ -457,26 +607,13 @@ def _watch(con: duckdb.DuckDBPyConnection, progress: Progress | None) -> Callabl
 def aggregate_files(files: list[InputFile], *, progress: Progress | None = None) -> Aggregate:
     """Read every file and group its rows into daily facts; raise BadFiles on any problem."""
     con = _connect()
-    with tempfile.TemporaryDirectory(prefix="quarterdeck-ingest-") as workdir:
-        paths, problems = [], []
-        for index, file in enumerate(files):
-            if file.format == "json":
-                paths.append(str(file.path))
-                continue
-            target = Path(workdir) / f"{index}.jsonl"
-            if file.format == "csv":
-                with target.open("w", encoding="utf-8") as out:
-                    problems += _csv_to_json(file, out)
-            else:
-                try:
-                    _parquet_to_json(file, target, con)
-                except duckdb.Error as error:
-                    problems.append(BadInput(file.name, None, None, f"not readable: {error}"))
-            paths.append(str(target))
+    with tempfile.TemporaryDirectory(prefix="quarterdeck-ingest-") as folder:
+        paths, problems = _prepare(files, Path(folder), con)
         if problems:
+            con.close()
             raise BadFiles(problems[:MAX_ERRORS])
         stop = _watch(con, progress)
-        facts, rows_read, bad_rows = [], 0, 0
+        facts, rows_read, valid = [], 0, True
         try:
             result = con.execute(_query(paths, settings.QUARTERDECK_BILLING_TIME_ZONE))
             columns = [column[0] for column in result.description]
@@ -485,9 +622,9 @@ def aggregate_files(files: list[InputFile], *, progress: Progress | None = None)
             while batch := result.fetchmany(5000):
                 for row in batch:
                     record = dict(zip(columns, row, strict=True))
-                    bad_rows += record["bad_rows"]
                     rows_read += record["row_count"]
-                    if not bad_rows:
+                    valid = valid and _group_is_valid(record)
+                    if valid:
                         facts.append(_daily_fact(record))
         except duckdb.OutOfMemoryException as error:
             raise BadFiles([_unplaced(files, error, hint=(
@@ -499,11 +636,8 @@ def aggregate_files(files: list[InputFile], *, progress: Progress | None = None)
         finally:
             stop()
             con.close()
-        if bad_rows:
+        if not valid:
             raise BadFiles(_locate(files, paths) or [_unplaced(files, None)])
-        if rows_read == 0:
-            raise BadFiles([BadInput(", ".join(f.name for f in files), None, None,
-                                     "no rows: the files hold no billing data")])  # fmt: skip
     return Aggregate(facts=facts, rows_read=rows_read)
 
 
@@ -516,7 +650,7 @@ def _unplaced(files: list[InputFile], error: Exception | None, hint: str = "") -
 
 @functools.lru_cache(maxsize=4096)
 def _labels(text: str) -> tuple[tuple[str, str], ...]:
-    return tuple((key, value) for key, value in json.loads(text))
+    return tuple((key, value or "") for key, value in json.loads(text))
 
 
 def _daily_fact(record: dict) -> DailyFact:
@@ -559,7 +693,7 @@ def _daily_fact(record: dict) -> DailyFact:
 # --- Finding the problems, precisely ----------------------------------------------------
 
 
-def _locate(files: list[InputFile], paths: list[str]) -> list[BadInput]:
+def _locate(files: list[InputFile], paths: list[Path]) -> list[BadInput]:
     """Read the files again in Python to name file, line and field of each problem."""
     problems: list[BadInput] = []
     for file, path in zip(files, paths, strict=True):
@@ -567,14 +701,17 @@ def _locate(files: list[InputFile], paths: list[str]) -> list[BadInput]:
             continue  # checked row by row while converting
         # A Parquet file was rewritten one row per line: its line number is the row.
         unit = "row" if file.format == "parquet" else "line"
-        for line, row, error in _json_lines(Path(path)):
-            if error:
-                problems.append(BadInput(file.name, line, None, error, unit))
-            else:
-                problems += [BadInput(file.name, line, field, message, unit)
-                             for field, message in check_row(row)]  # fmt: skip
-            if len(problems) >= MAX_ERRORS:
-                return problems[:MAX_ERRORS]
+        try:
+            for line, row, error in _json_lines(path):
+                if error:
+                    problems.append(BadInput(file.name, line, None, error, unit))
+                else:
+                    problems += [BadInput(file.name, line, field, message, unit)
+                                 for field, message in check_row(row)]  # fmt: skip
+                if len(problems) >= MAX_ERRORS:
+                    return problems[:MAX_ERRORS]
+        except (EOFError, OSError, zlib.error) as error:
+            problems.append(BadInput(file.name, None, None, f"cannot be read to the end: {error}"))
     return problems
 
 
@@ -593,3 +730,5 @@ def _json_lines(path: Path) -> Iterator[tuple[int, object, str | None]]:
                 yield number, json.loads(text, parse_float=Decimal), None
             except json.JSONDecodeError as error:
                 yield number, None, f"not valid JSON: {error.msg} (column {error.colno})"
+            except RecursionError:
+                yield number, None, "not valid JSON: nested too deeply"

@@ -124,10 +124,12 @@ def test_usage_day_is_the_date_in_the_billing_time_zone():
         start = datetime.datetime.fromisoformat(row["usage_start_time"].replace(" UTC", "+00:00"))
         expected.add((row["sku"]["id"], start.astimezone(pacific).date()))
     assert set(CostFact.objects.values_list("sku_id", "usage_date")) == expected
-    # 2020-11-09 04:00 UTC is the evening of 8 November in California.
-    assert ("D5A4-0C3E-4DA4", datetime.date(2020, 11, 8)) in expected or any(
-        day == datetime.date(2020, 11, 8) for _sku, day in expected
-    )
+    # The row of 2020-11-09 04:00 UTC is a fact of the evening of 8 November in California.
+    row = next(r for r in read_rows(SAMPLE_JSONL)
+               if r["usage_start_time"] == "2020-11-09 04:00:00 UTC")  # fmt: skip
+    dates = set(CostFact.objects.filter(sku_id=row["sku"]["id"])
+                .values_list("usage_date", flat=True))  # fmt: skip
+    assert datetime.date(2020, 11, 8) in dates
 
 
 # --- a realistic generated export ------------------------------------------------------
@@ -391,3 +393,133 @@ def test_import_billing_command_prints_a_summary_and_fails_clearly(small_export,
     with pytest.raises(CommandError, match=r"nothing was imported:\n  .*bad.jsonl, line 1, "
                                            r"field currency"):  # fmt: skip
         call_command("import_billing", str(bad))
+
+
+# --- found in review: file names, broken files, labels, sizes ----------------------------
+
+
+def test_a_file_name_with_glob_characters_reads_only_that_file(tmp_path):
+    star = write_rows(tmp_path / "jan*.jsonl", [BASE_ROW])
+    write_rows(tmp_path / "jan-old.jsonl", [BASE_ROW, BASE_ROW])
+    run = import_files(paths=[star], source_name="glob")
+    assert run.rows_read == 1
+
+
+def test_the_same_file_twice_is_refused(tmp_path):
+    one = write_rows(tmp_path / "a.jsonl", [BASE_ROW])
+    copy = write_rows(tmp_path / "b.jsonl", [BASE_ROW])
+    with pytest.raises(ImportFailed) as failed:
+        import_files(paths=[one, copy], source_name="twice")
+    assert str(failed.value.problems[0]) == f"{copy}: the same content as {one}"
+    assert not CostFact.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("truncated.jsonl.gz", "truncated", "cannot be read"),
+        ("latin1.csv", "latin1-csv", "line 2: not UTF-8 text"),
+        ("list-currency.jsonl", "list-currency", "field currency: ['USD'] is not an ISO"),
+    ],
+)
+def test_broken_files_fail_the_run_with_a_message_not_a_crash(tmp_path, name, content, message):
+    path = tmp_path / name
+    if content == "truncated":
+        data = gzip.compress((json.dumps(BASE_ROW) + "\n").encode() * 200)
+        path.write_bytes(data[: len(data) // 2])
+    elif content == "latin1-csv":
+        path.write_bytes("billing_account_id,cost\nS\xe9curit\xe9,1\n".encode("latin-1"))
+    else:
+        write_rows(path, [_variant(currency=["USD"])])
+    with pytest.raises(ImportFailed) as failed:
+        import_files(paths=[path], source_name="broken")
+    assert message in str(failed.value.problems[0])
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.FAILED
+    assert not CostFact.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("labels", "field", "message"),
+    [
+        ([{"key": None, "value": "x"}], "labels[0].key", "missing"),
+        ([{"key": "team", "value": "a"}, {"key": "team", "value": "b"}], "labels[1].key",
+         "'team' appears twice"),
+    ],
+)  # fmt: skip
+def test_labels_without_a_key_or_with_a_key_twice_are_refused(tmp_path, labels, field, message):
+    path = write_rows(tmp_path / "labels.jsonl", [BASE_ROW, _variant(labels=labels)])
+    with pytest.raises(ImportFailed) as failed:
+        import_files(paths=[path], source_name="labels")
+    problem = failed.value.problems[0]
+    assert (problem.line, problem.field, problem.message) == (2, field, message)
+
+
+def test_an_amount_too_large_to_store_is_refused_before_anything_is_written(tmp_path):
+    path = write_rows(tmp_path / "huge.jsonl", [_variant(cost="1e16")])
+    with pytest.raises(ImportFailed) as failed:
+        import_files(paths=[path], source_name="huge")
+    assert str(failed.value.problems[0]).endswith(
+        "field cost: '1e16' is larger than any real amount"
+    )
+    day = [_variant(cost="5e9"), _variant(cost="5e9")]  # each fine, their day is not
+    path = write_rows(tmp_path / "day.jsonl", day)
+    with pytest.raises(ImportFailed, match="more than Quarterdeck stores"):
+        import_files(paths=[path], source_name="huge")
+    assert not CostFact.objects.exists()
+
+
+def test_an_empty_file_among_good_ones_is_reported(tmp_path):
+    empty = tmp_path / "empty.jsonl.gz"
+    empty.write_bytes(gzip.compress(b"\n  \n"))
+    good = write_rows(tmp_path / "good.jsonl", [BASE_ROW])
+    with pytest.raises(ImportFailed) as failed:
+        import_files(paths=[good, empty], source_name="empty")
+    assert str(failed.value.problems[0]) == f"{empty}: the file has no rows"
+
+
+def test_parquet_problems_name_the_row_in_file_order(tmp_path):
+    rows = [BASE_ROW] * 5000
+    rows[4321] = _variant(currency="ZZZ")
+    source = write_rows(tmp_path / "rows.jsonl", rows)
+    parquet = tmp_path / "rows.parquet"
+    duckdb.sql(f"COPY (SELECT * FROM read_json('{source}')) TO '{parquet}' "
+               "(FORMAT parquet, ROW_GROUP_SIZE 500)")  # fmt: skip
+    with pytest.raises(ImportFailed) as failed:
+        import_files(paths=[parquet], source_name="parquet")
+    assert "rows.parquet, row 4322, field currency: 'ZZZ'" in str(failed.value.problems[0])
+
+
+def test_csv_from_a_spreadsheet_with_a_byte_order_mark_loads(tmp_path):
+    text = (SAMPLES / "gcp-billing-standard-koku-202011.csv").read_text()
+    path = tmp_path / "excel.csv"
+    path.write_text("\ufeff" + text)
+    assert import_files(paths=[path], source_name="excel").rows_read == 25
+
+
+def test_a_csv_header_with_a_column_twice_is_refused(tmp_path):
+    path = tmp_path / "twice.csv"
+    path.write_text("billing_account_id,cost,cost\nx,1,2\n")
+    with pytest.raises(ImportFailed) as failed:
+        import_files(paths=[path], source_name="csv")
+    assert (
+        str(failed.value.problems[0]) == f"{path}, line 1, field cost: appears twice in the header"
+    )
+
+
+def test_timestamps_python_would_accept_but_the_reader_would_not_are_refused_precisely(tmp_path):
+    path = write_rows(
+        tmp_path / "times.jsonl", [BASE_ROW, _variant(usage_start_time="20201109T230000Z")]
+    )
+    with pytest.raises(ImportFailed) as failed:
+        import_files(paths=[path], source_name="times")
+    problem = failed.value.problems[0]
+    assert (problem.line, problem.field) == (2, "usage_start_time")
+
+
+def test_files_cannot_be_loaded_into_a_bigquery_source(tmp_path):
+    from cost.models import BillingSource
+
+    BillingSource.objects.create(name="bq", kind=BillingSource.Kind.BIGQUERY, table="a.b.c")
+    with pytest.raises(ImportFailed, match="loaded from BigQuery"):
+        import_files(paths=[SAMPLE_JSONL], source_name="bq")
