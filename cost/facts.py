@@ -65,24 +65,46 @@ class DailyFact:
     credits: dict[str, Decimal] = field(default_factory=dict)
 
     def sort_key(self) -> tuple:
+        """What tells two facts apart (the invoice month first: a day's late rows are
+        billed on the next invoice and are a fact of their own)."""
         return (
-            self.usage_date, self.project_id, self.service_id, self.sku_id, self.cost_type,
-            self.currency, self.is_correction, self.labels, self.project_labels, self.location,
-            self.region, self.billing_account_id, self.project_name, self.project_number,
-            self.project_ancestry, self.service_description, self.sku_description,
-            self.usage_unit, self.pricing_unit, str(self.conversion_rate),
+            self.invoice_month, self.usage_date, self.project_id, self.service_id,
+            self.sku_id, self.cost_type, self.currency, self.is_correction, self.labels,
+            self.project_labels, self.location, self.region, self.billing_account_id,
+            self.project_name, self.project_number, self.project_ancestry,
+            self.service_description, self.sku_description, self.usage_unit,
+            self.pricing_unit, str(self.conversion_rate),
         )  # fmt: skip
 
-    def canonical(self) -> str:
-        """Everything that makes this fact what it is, for the month digest: amounts as
-        they are stored (billionths), so the file and BigQuery paths agree whenever they
-        store the same figures."""
-        credits = sorted((kind, to_nanos(amount)) for kind, amount in self.credits.items())
-        return repr((
-            self.sort_key(), to_nanos(self.cost), _nanos(self.cost_at_list),
-            _billionths(self.usage_amount), _billionths(self.usage_in_pricing_units),
-            self.row_count, credits,
-        ))  # fmt: skip
+    def stored(self) -> "Stored":
+        """The amounts as the database keeps them (billionths; usage to nine places),
+        computed once for both the month digest and the rows written."""
+        credits_total = self.credits_total
+        return Stored(
+            fact=self,
+            amounts=(
+                _billionths(self.usage_amount), _billionths(self.usage_in_pricing_units),
+                to_nanos(self.cost), to_nanos(credits_total), _nanos(self.cost_at_list),
+                _nanos(self.in_usd(self.cost)), _nanos(self.in_usd(credits_total)),
+            ),
+            credits=[(kind, to_nanos(amount), _nanos(self.in_usd(amount)))
+                     for kind, amount in sorted(self.credits.items())],
+        )  # fmt: skip
+
+    def absorb(self, other: "DailyFact") -> None:
+        """Add another group of rows of the same fact into this one."""
+        self.cost += other.cost
+        self.cost_at_list = _add(self.cost_at_list, other.cost_at_list)
+        self.usage_amount = _add(self.usage_amount, other.usage_amount)
+        self.usage_in_pricing_units = _add(self.usage_in_pricing_units,
+                                           other.usage_in_pricing_units)  # fmt: skip
+        self.row_count += other.row_count
+        if other.last_export_time and (
+            self.last_export_time is None or other.last_export_time > self.last_export_time
+        ):
+            self.last_export_time = other.last_export_time
+        for kind, amount in other.credits.items():
+            self.credits[kind] = self.credits.get(kind, Decimal(0)) + amount
 
     @property
     def credits_total(self) -> Decimal:
@@ -108,6 +130,20 @@ def plain_decimal(value: Decimal | None) -> Decimal | None:
     return normal.quantize(Decimal(1)) if normal == normal.to_integral() else normal
 
 
+@dataclass(slots=True)
+class Stored:
+    fact: DailyFact
+    amounts: tuple
+    credits: list[tuple[str, int, int | None]]
+
+    def canonical(self) -> str:
+        """Everything that makes the fact what it is, as stored: the file and BigQuery
+        paths agree on a month's digest whenever they store the same figures. (The USD
+        equivalents follow from amounts and rate; export times are not figures.)"""
+        credits = [(kind, amount) for kind, amount, _usd in self.credits]
+        return repr((self.fact.sort_key(), self.amounts[:5], self.fact.row_count, credits))
+
+
 @dataclass
 class MonthOutcome:
     month: str
@@ -122,6 +158,12 @@ class MonthOutcome:
             "facts": self.facts,
             "rows": self.rows,
         }
+
+
+def _add(first: Decimal | None, second: Decimal | None) -> Decimal | None:
+    if first is None:
+        return second
+    return first if second is None else first + second
 
 
 class FactRefused(ValueError):
@@ -145,10 +187,10 @@ def _check(fact: DailyFact) -> None:
 LARGEST_FACT = Decimal("9.2e9")
 
 
-def month_digest(facts: list[DailyFact]) -> str:
+def month_digest(facts: list[Stored]) -> str:
     digest = hashlib.sha256()
-    for fact in sorted(facts, key=DailyFact.sort_key):
-        digest.update(fact.canonical().encode())
+    for stored in sorted(facts, key=lambda stored: stored.fact.sort_key()):
+        digest.update(stored.canonical().encode())
         digest.update(b"\n")
     return digest.hexdigest()
 
@@ -158,10 +200,10 @@ def store_facts(
     *, source: BillingSource, run: ImportRun, facts: Iterable[DailyFact]
 ) -> list[MonthOutcome]:
     """Make `facts` the current version of every invoice month they cover."""
-    by_month: dict[str, list[DailyFact]] = defaultdict(list)
+    by_month: dict[str, list[Stored]] = defaultdict(list)
     for fact in facts:
         _check(fact)
-        by_month[fact.invoice_month].append(fact)
+        by_month[fact.invoice_month].append(fact.stored())
     now = timezone.now()
     current = {
         month.invoice_month: month
@@ -170,11 +212,11 @@ def store_facts(
         .current()
     }
     outcomes = []
-    to_write: list[tuple[BillingMonth, list[DailyFact]]] = []
+    to_write: list[tuple[BillingMonth, list[Stored]]] = []
     for invoice_month in sorted(by_month):
         month_facts = by_month[invoice_month]
         digest = month_digest(month_facts)
-        rows = sum(fact.row_count for fact in month_facts)
+        rows = sum(stored.fact.row_count for stored in month_facts)
         previous = current.get(invoice_month)
         if previous is not None and previous.digest == digest:
             outcomes.append(MonthOutcome(invoice_month, "unchanged", len(month_facts), rows))
@@ -195,7 +237,7 @@ def store_facts(
         outcome = "new" if previous is None else "replaced"
         outcomes.append(MonthOutcome(invoice_month, outcome, len(month_facts), rows))
     if to_write:
-        label_sets = label_set_ids(fact for _month, facts in to_write for fact in facts)
+        label_sets = label_set_ids(stored.fact for _month, facts in to_write for stored in facts)
         _insert_facts(to_write, label_sets)
     return outcomes
 
@@ -247,22 +289,21 @@ def _billionths(quantity: Decimal | None) -> Decimal | None:
     return None if quantity is None else quantity.quantize(Decimal("1e-9"))
 
 
-def _fact_row(fact_id: int, month: BillingMonth, fact: DailyFact, label_set_id: int) -> tuple:
-    credits = fact.credits_total
+def _fact_row(fact_id: int, month: BillingMonth, stored: Stored, label_set_id: int) -> tuple:
+    fact = stored.fact
+    usage, in_pricing, cost, credits, at_list, cost_usd, credits_usd = stored.amounts
     return (
         fact_id, month.id, fact.invoice_month, fact.usage_date, fact.billing_account_id,
         fact.project_id, fact.project_name, fact.project_number, fact.project_ancestry,
         fact.service_id, fact.service_description, fact.sku_id, fact.sku_description,
         fact.location, fact.region, fact.cost_type, fact.currency, label_set_id,
-        fact.is_correction, fact.usage_unit, fact.usage_amount, fact.pricing_unit,
-        fact.usage_in_pricing_units, to_nanos(fact.cost), to_nanos(credits),
-        _nanos(fact.cost_at_list), _nanos(fact.in_usd(fact.cost)),
-        _nanos(fact.in_usd(credits)), fact.row_count, fact.last_export_time,
+        fact.is_correction, fact.usage_unit, usage, fact.pricing_unit, in_pricing, cost,
+        credits, at_list, cost_usd, credits_usd, fact.row_count, fact.last_export_time,
     )  # fmt: skip
 
 
 def _insert_facts(
-    months: list[tuple[BillingMonth, list[DailyFact]]],
+    months: list[tuple[BillingMonth, list[Stored]]],
     label_sets: dict[tuple[Labels, Labels], int],
 ) -> None:
     count = sum(len(facts) for _month, facts in months)
@@ -270,14 +311,11 @@ def _insert_facts(
     # Month by month, so only one month's rows are held as tuples at a time.
     for month, facts in months:
         fact_rows, credit_rows = [], []
-        for fact in facts:
+        for stored in facts:
             fact_id = next(ids)
-            label_set = label_sets[(fact.labels, fact.project_labels)]
-            fact_rows.append(_fact_row(fact_id, month, fact, label_set))
-            credit_rows.extend(
-                (fact_id, credit_type, to_nanos(amount), _nanos(fact.in_usd(amount)))
-                for credit_type, amount in sorted(fact.credits.items())
-            )
+            label_set = label_sets[(stored.fact.labels, stored.fact.project_labels)]
+            fact_rows.append(_fact_row(fact_id, month, stored, label_set))
+            credit_rows.extend((fact_id, *credit) for credit in stored.credits)
         _write_rows(CostFact, FACT_COLUMNS, fact_rows)
         _write_rows(CostCredit, CREDIT_COLUMNS, credit_rows)
 

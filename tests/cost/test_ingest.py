@@ -523,3 +523,28 @@ def test_files_cannot_be_loaded_into_a_bigquery_source(tmp_path):
     BillingSource.objects.create(name="bq", kind=BillingSource.Kind.BIGQUERY, table="a.b.c")
     with pytest.raises(ImportFailed, match="loaded from BigQuery"):
         import_files(paths=[SAMPLE_JSONL], source_name="bq")
+
+
+def test_late_hours_billed_on_the_next_invoice_stay_a_fact_of_their_own(tmp_path):
+    path = tmp_path / "hourly.jsonl.gz"
+    write_export(path, generate_rows(first_month=datetime.date(2026, 1, 1), months=1))
+    rows = read_rows(path)
+    import_files(paths=[path], source_name="hourly")
+    expected = independent_totals(rows, lambda row: (row["invoice"]["month"],))
+    assert current_totals("invoice_month") == expected
+    assert set(expected) == {("202601",), ("202602",)}  # the last hour of January
+    # The same day, project and SKU, on two invoices: two facts, one per invoice month.
+    last_day = CostFact.objects.filter(
+        usage_date=datetime.date(2026, 1, 31), project_id="acme-marketing",
+        sku_description="Analysis",
+    )  # fmt: skip
+    assert sorted(last_day.values_list("invoice_month", flat=True)) == ["202601", "202602"]
+
+
+def test_labels_in_another_order_are_the_same_label_set(tmp_path):
+    row = _variant(labels=[{"key": "team", "value": "ae"}, {"key": "env", "value": "prod"}])
+    swapped = _variant(labels=[{"key": "env", "value": "prod"}, {"key": "team", "value": "ae"}])
+    path = write_rows(tmp_path / "order.jsonl", [row, swapped])
+    import_files(paths=[path], source_name="order")
+    fact = CostFact.objects.get()
+    assert (fact.row_count, fact.label_set.labels) == (2, {"env": "prod", "team": "ae"})
