@@ -199,11 +199,12 @@ def month_digest(facts: list[Stored]) -> str:
 def store_facts(
     *, source: BillingSource, run: ImportRun, facts: Iterable[DailyFact]
 ) -> list[MonthOutcome]:
-    """Make `facts` the current version of every invoice month they cover."""
-    by_month: dict[str, list[Stored]] = defaultdict(list)
+    """Make `facts` the current version of every invoice month they cover. Month by
+    month: only one month's stored rows are in memory at a time."""
+    by_month: dict[str, list[DailyFact]] = defaultdict(list)
     for fact in facts:
         _check(fact)
-        by_month[fact.invoice_month].append(fact.stored())
+        by_month[fact.invoice_month].append(fact)
     now = timezone.now()
     current = {
         month.invoice_month: month
@@ -211,10 +212,10 @@ def store_facts(
         .filter(source=source, invoice_month__in=list(by_month))
         .current()
     }
+    label_sets = label_set_ids(fact for month in by_month.values() for fact in month)
     outcomes = []
-    to_write: list[tuple[BillingMonth, list[Stored]]] = []
     for invoice_month in sorted(by_month):
-        month_facts = by_month[invoice_month]
+        month_facts = [fact.stored() for fact in by_month.pop(invoice_month)]
         digest = month_digest(month_facts)
         rows = sum(stored.fact.row_count for stored in month_facts)
         previous = current.get(invoice_month)
@@ -233,12 +234,9 @@ def store_facts(
             fact_count=len(month_facts),
             row_count=rows,
         )
-        to_write.append((month, month_facts))
+        _insert_facts(month, month_facts, label_sets)
         outcome = "new" if previous is None else "replaced"
         outcomes.append(MonthOutcome(invoice_month, outcome, len(month_facts), rows))
-    if to_write:
-        label_sets = label_set_ids(stored.fact for _month, facts in to_write for stored in facts)
-        _insert_facts(to_write, label_sets)
     return outcomes
 
 
@@ -303,21 +301,15 @@ def _fact_row(fact_id: int, month: BillingMonth, stored: Stored, label_set_id: i
 
 
 def _insert_facts(
-    months: list[tuple[BillingMonth, list[Stored]]],
-    label_sets: dict[tuple[Labels, Labels], int],
+    month: BillingMonth, facts: list[Stored], label_sets: dict[tuple[Labels, Labels], int]
 ) -> None:
-    count = sum(len(facts) for _month, facts in months)
-    ids = iter(_reserve_fact_ids(count))
-    # Month by month, so only one month's rows are held as tuples at a time.
-    for month, facts in months:
-        fact_rows, credit_rows = [], []
-        for stored in facts:
-            fact_id = next(ids)
-            label_set = label_sets[(stored.fact.labels, stored.fact.project_labels)]
-            fact_rows.append(_fact_row(fact_id, month, stored, label_set))
-            credit_rows.extend((fact_id, *credit) for credit in stored.credits)
-        _write_rows(CostFact, FACT_COLUMNS, fact_rows)
-        _write_rows(CostCredit, CREDIT_COLUMNS, credit_rows)
+    fact_rows, credit_rows = [], []
+    for fact_id, stored in zip(_reserve_fact_ids(len(facts)), facts, strict=True):
+        label_set = label_sets[(stored.fact.labels, stored.fact.project_labels)]
+        fact_rows.append(_fact_row(fact_id, month, stored, label_set))
+        credit_rows.extend((fact_id, *credit) for credit in stored.credits)
+    _write_rows(CostFact, FACT_COLUMNS, fact_rows)
+    _write_rows(CostCredit, CREDIT_COLUMNS, credit_rows)
 
 
 def _write_rows(model, columns: list[str], rows: list[tuple]) -> None:

@@ -38,8 +38,9 @@ DECIMAL = "DECIMAL(38, 18)"
 MAX_ERRORS = 20
 JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
 
-# The export's columns as the reader sees them: every leaf is text, so that numbers
-# written as strings ("5e-06") and as JSON numbers go through the same checks.
+# The export's columns as the reader sees them, and only the fields used: every field
+# named here is parsed for every row. Every leaf is text, so that numbers written as
+# strings ("5e-06") and as JSON numbers go through the same checks.
 KV = "STRUCT(key VARCHAR, value VARCHAR)[]"
 COLUMNS = {
     "billing_account_id": "VARCHAR",
@@ -49,19 +50,18 @@ COLUMNS = {
     "project": f"STRUCT(id VARCHAR, number VARCHAR, name VARCHAR, labels {KV}, "
     "ancestry_numbers VARCHAR)",
     "labels": KV,
-    "location": "STRUCT(location VARCHAR, country VARCHAR, region VARCHAR, zone VARCHAR)",
+    "location": "STRUCT(location VARCHAR, region VARCHAR)",
     "export_time": "VARCHAR",
     "cost": "VARCHAR",
     "currency": "VARCHAR",
     "currency_conversion_rate": "VARCHAR",
     "usage": "STRUCT(amount VARCHAR, unit VARCHAR, amount_in_pricing_units VARCHAR, "
     "pricing_unit VARCHAR)",
-    "credits": "STRUCT(name VARCHAR, amount VARCHAR, full_name VARCHAR, id VARCHAR, "
-    "type VARCHAR)[]",
+    "credits": "STRUCT(amount VARCHAR, type VARCHAR)[]",
     "invoice": "STRUCT(month VARCHAR)",
     "cost_type": "VARCHAR",
     "cost_at_list": "VARCHAR",
-    "adjustment_info": "STRUCT(id VARCHAR, description VARCHAR, type VARCHAR, mode VARCHAR)",
+    "adjustment_info": "STRUCT(id VARCHAR, type VARCHAR)",
 }
 REPEATED = {"labels", "project.labels", "system_labels", "credits", "tags"}
 
@@ -475,8 +475,8 @@ def _query(paths: list[Path], time_zone: str) -> str:
     files = "[" + _sql_list(str(path) for path in paths) + "]"
     columns = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in COLUMNS.items()) + "}"
     tz = time_zone.replace("'", "''")
-    # Labels as their JSON text, in the order the export has them: sorting a list per row
-    # costs a second a million rows; Python puts each distinct text in order once.
+    # Labels as JSON text, in the export's order: sorting a list per row costs a second
+    # a million rows; Python reads each distinct text once and puts its pairs in order.
     labels = "to_json(coalesce({0}, []))"
     return f"""
     WITH rows AS (
@@ -560,8 +560,16 @@ INVOICE_MONTH = re.compile(r"[0-9]{4}(0[1-9]|1[0-2])", re.ASCII)
 
 @functools.lru_cache(maxsize=4096)
 def _labels_are_valid(text: str) -> bool:
-    keys = [label.get("key") for label in json.loads(text)]
-    return all(isinstance(key, str) and key for key in keys) and len(set(keys)) == len(keys)
+    labels = json.loads(text)
+    if not isinstance(labels, list) or not all(isinstance(label, dict) for label in labels):
+        return False
+    keys = [label.get("key") for label in labels]
+    values = [label.get("value") for label in labels]
+    return (
+        all(isinstance(key, str) and key for key in keys)
+        and len(set(keys)) == len(keys)
+        and all(value is None or isinstance(value, str) for value in values)
+    )
 
 
 def _connect() -> duckdb.DuckDBPyConnection:

@@ -17,6 +17,10 @@ class Command(BaseCommand):
         "covers, keeping the old figures as superseded."
     )
 
+    # A data load needs no URL configuration (checks would import every view, and with
+    # them matplotlib): faster to start and lighter on memory.
+    requires_system_checks: list[str] = []
+
     def add_arguments(self, parser) -> None:
         parser.add_argument("paths", nargs="+", type=Path, help="export files")
         parser.add_argument(

@@ -21,6 +21,10 @@ class Command(BaseCommand):
         "moved since the last pull are read again, each replacing its previous version."
     )
 
+    # A data load needs no URL configuration (checks would import every view, and with
+    # them matplotlib): faster to start and lighter on memory.
+    requires_system_checks: list[str] = []
+
     def add_arguments(self, parser) -> None:
         parser.add_argument(
             "--table",
