@@ -17,7 +17,6 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,7 +29,8 @@ from google.api_core.exceptions import GoogleAPICallError, GoogleAPIError
 from google.auth.exceptions import GoogleAuthError
 from google.cloud import bigquery
 
-from cost.facts import DailyFact, Labels, plain_decimal
+from cost.facts import DailyFact, Labels
+from cost.facts import fact_from_row as fact_from_query_row
 from cost.imports import fail_run, finish_run, start_run
 from cost.models import INVOICE_MONTH, BillingSource, ImportRun
 
@@ -352,40 +352,8 @@ def _labels(text: str | None) -> Labels:
 
 
 def fact_from_row(row: Mapping[str, Any]) -> DailyFact:
-    credits: dict[str, Decimal] = {}
-    for credit in row["credits"] or []:
-        if credit["amount"] is not None:
-            credits[credit["type"]] = credits.get(credit["type"], Decimal(0)) + credit["amount"]
-    last_export = row["last_export_time"]
-    return DailyFact(
-        invoice_month=row["invoice_month"],
-        usage_date=row["usage_date"],
-        billing_account_id=row["billing_account_id"],
-        project_id=row["project_id"],
-        project_name=row["project_name"],
-        project_number=row["project_number"],
-        project_ancestry=row["project_ancestry"],
-        service_id=row["service_id"],
-        service_description=row["service_description"],
-        sku_id=row["sku_id"],
-        sku_description=row["sku_description"],
-        location=row["location"],
-        region=row["region"],
-        cost_type=row["cost_type"],
-        currency=row["currency"],
-        conversion_rate=plain_decimal(row["conversion_rate"]),
-        labels=_labels(row["labels_json"]),
-        project_labels=_labels(row["project_labels_json"]),
-        is_correction=bool(row["is_correction"]),
-        usage_unit=row["usage_unit"],
-        pricing_unit=row["pricing_unit"],
-        cost=plain_decimal(row["cost"]),
-        cost_at_list=plain_decimal(row["cost_at_list"]),
-        usage_amount=plain_decimal(row["usage_amount"]),
-        usage_in_pricing_units=plain_decimal(row["usage_in_pricing_units"]),
-        row_count=row["row_count"],
-        last_export_time=last_export.astimezone(datetime.UTC) if last_export else None,
-        credits={kind: plain_decimal(amount) for kind, amount in credits.items()},
+    return fact_from_query_row(
+        row, labels=_labels(row["labels_json"]), project_labels=_labels(row["project_labels_json"])
     )
 
 

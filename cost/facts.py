@@ -10,9 +10,10 @@ import datetime
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -158,6 +159,46 @@ class MonthOutcome:
             "facts": self.facts,
             "rows": self.rows,
         }
+
+
+def fact_from_row(row: Mapping[str, Any], *, labels: Labels, project_labels: Labels) -> DailyFact:
+    """A DailyFact from a row of either reader's query (DuckDB or BigQuery), which name
+    their columns alike; each reader parses its own label text."""
+    credits: dict[str, Decimal] = {}
+    for credit in row["credits"] or []:
+        if credit["amount"] is not None:
+            credits[credit["type"]] = credits.get(credit["type"], Decimal(0)) + credit["amount"]
+    last_export = row["last_export_time"]
+    return DailyFact(
+        invoice_month=row["invoice_month"],
+        usage_date=row["usage_date"],
+        billing_account_id=row["billing_account_id"],
+        project_id=row["project_id"],
+        project_name=row["project_name"],
+        project_number=row["project_number"],
+        project_ancestry=row["project_ancestry"],
+        service_id=row["service_id"],
+        service_description=row["service_description"],
+        sku_id=row["sku_id"],
+        sku_description=row["sku_description"],
+        location=row["location"],
+        region=row["region"],
+        cost_type=row["cost_type"],
+        currency=row["currency"],
+        conversion_rate=plain_decimal(row["conversion_rate"]),
+        labels=labels,
+        project_labels=project_labels,
+        is_correction=bool(row["is_correction"]),
+        usage_unit=row["usage_unit"],
+        pricing_unit=row["pricing_unit"],
+        cost=plain_decimal(row["cost"]),
+        cost_at_list=plain_decimal(row["cost_at_list"]),
+        usage_amount=plain_decimal(row["usage_amount"]),
+        usage_in_pricing_units=plain_decimal(row["usage_in_pricing_units"]),
+        row_count=row["row_count"],
+        last_export_time=last_export.astimezone(datetime.UTC) if last_export else None,
+        credits={kind: plain_decimal(amount) for kind, amount in credits.items()},
+    )
 
 
 def _add(first: Decimal | None, second: Decimal | None) -> Decimal | None:

@@ -31,7 +31,7 @@ from pathlib import Path
 import duckdb
 from django.conf import settings
 
-from cost.facts import DailyFact, plain_decimal
+from cost.facts import DailyFact, fact_from_row
 from cost.money import ISO_CURRENCIES
 
 DECIMAL = "DECIMAL(38, 18)"
@@ -671,39 +671,8 @@ def _labels(text: str) -> tuple[tuple[str, str], ...]:
 
 
 def _daily_fact(record: dict) -> DailyFact:
-    credits: dict[str, Decimal] = {}
-    for credit in record["credits"] or []:
-        credits[credit["type"]] = credits.get(credit["type"], Decimal(0)) + credit["amount"]
-    last_export = record["last_export_time"]
-    return DailyFact(
-        invoice_month=record["invoice_month"],
-        usage_date=record["usage_date"],
-        billing_account_id=record["billing_account_id"],
-        project_id=record["project_id"],
-        project_name=record["project_name"],
-        project_number=record["project_number"],
-        project_ancestry=record["project_ancestry"],
-        service_id=record["service_id"],
-        service_description=record["service_description"],
-        sku_id=record["sku_id"],
-        sku_description=record["sku_description"],
-        location=record["location"],
-        region=record["region"],
-        cost_type=record["cost_type"],
-        currency=record["currency"],
-        conversion_rate=plain_decimal(record["conversion_rate"]),
-        labels=_labels(record["labels"]),
-        project_labels=_labels(record["project_labels"]),
-        is_correction=record["is_correction"],
-        usage_unit=record["usage_unit"],
-        pricing_unit=record["pricing_unit"],
-        cost=plain_decimal(record["cost"]),
-        cost_at_list=plain_decimal(record["cost_at_list"]),
-        usage_amount=plain_decimal(record["usage_amount"]),
-        usage_in_pricing_units=plain_decimal(record["usage_in_pricing_units"]),
-        row_count=record["row_count"],
-        last_export_time=last_export.astimezone(datetime.UTC) if last_export else None,
-        credits={kind: plain_decimal(amount) for kind, amount in credits.items()},
+    return fact_from_row(
+        record, labels=_labels(record["labels"]), project_labels=_labels(record["project_labels"])
     )
 
 
