@@ -5,6 +5,7 @@ as "DEBUG must be one of ..." rather than as a strange behaviour later.
 """
 
 import os
+import re
 import zoneinfo
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
@@ -118,3 +119,14 @@ def env_database(name: str, default: str) -> dict:
         config["CONN_MAX_AGE"] = 0
         config["CONN_HEALTH_CHECKS"] = False
     return config
+
+
+RATE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A REST framework rate such as 600/min."""
+    value = _raw(name) or default
+    if not RATE.match(value):
+        raise _fail(name, value, "expected calls per period, such as 600/min or 20/second")
+    return value

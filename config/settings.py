@@ -19,6 +19,7 @@ from config.environment import (
     env_decimal,
     env_int,
     env_list,
+    env_rate,
     env_str,
     env_time_zone,
 )
@@ -205,8 +206,10 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", default="quarterdeck@localhos
 # --- REST framework -------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "cost.tokens.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    "DEFAULT_THROTTLE_CLASSES": ["cost.tokens.TokenRateThrottle"],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
         "config.roles.HasRole",
@@ -214,6 +217,10 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "COERCE_DECIMAL_TO_STRING": True,
 }
+
+# Calls per token per period (DRF rate syntax: 600/min, 20/second). Counted per process
+# in the default local-memory cache.
+QUARTERDECK_API_RATE = env_rate("QUARTERDECK_API_RATE", default="600/min")
 
 # --- Quarterdeck ----------------------------------------------------------------------
 # Currency for amounts typed on the roadmap when the user does not choose one.
