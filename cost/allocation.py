@@ -1,6 +1,7 @@
 """Attributing cost to teams and roadmap items with ordered allocation rules.
 
-The rule that allocated a fact is stored on the fact (CostFact.allocation_rule), so
+The rule that allocated a fact is stored on the fact (CostFact.allocation_rule) and on
+its monthly rollup (the rules match on dimensions both keep), so
 reports group by team or roadmap item with a join, not by re-evaluating rules. It is
 recomputed for new months after every import and for all facts when rules change, in
 one UPDATE whose CASE lists the rules in order: the first condition that holds wins.
@@ -9,7 +10,7 @@ one UPDATE whose CASE lists the rules in order: the first condition that holds w
 from django.db import transaction
 from django.db.models import Case, Q, QuerySet, Value, When
 
-from cost.models import AllocationRule, BillingMonth, CostFact, Label
+from cost.models import AllocationRule, BillingMonth, CostFact, CostMonthRollup, Label
 
 
 def rule_condition(rule: AllocationRule) -> Q:
@@ -52,10 +53,11 @@ def allocate_months(months: QuerySet[BillingMonth]) -> None:
 def reallocate_all() -> None:
     """After a rule was added, changed, moved or deleted."""
     rules = list(AllocationRule.objects.order_by("position", "id"))
-    if not rules:
-        CostFact.objects.exclude(allocation_rule=None).update(allocation_rule=None)
-        return
-    CostFact.objects.update(allocation_rule=_first_match(rules))
+    for model in (CostFact, CostMonthRollup):
+        if rules:
+            model.objects.update(allocation_rule=_first_match(rules))
+        else:
+            model.objects.exclude(allocation_rule=None).update(allocation_rule=None)
 
 
 @transaction.atomic

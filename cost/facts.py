@@ -23,6 +23,8 @@ from cost.models import (
     BillingSource,
     CostCredit,
     CostFact,
+    CostMonthRollup,
+    CreditMonthRollup,
     ImportRun,
     Label,
     LabelSet,
@@ -276,6 +278,7 @@ def store_facts(
             row_count=rows,
         )
         _insert_facts(month, month_facts, label_sets)
+        _insert_rollups(month, month_facts, label_sets)
         outcome = "new" if previous is None else "replaced"
         outcomes.append(MonthOutcome(invoice_month, outcome, len(month_facts), rows))
     return outcomes
@@ -341,11 +344,70 @@ def _fact_row(fact_id: int, month: BillingMonth, stored: Stored, label_set_id: i
     )  # fmt: skip
 
 
+ROLLUP_COLUMNS = [
+    "id", "month_id", "invoice_month", "usage_month", "billing_account_id", "project_id",
+    "project_name", "service_id", "service_description", "sku_id", "sku_description",
+    "location", "region", "cost_type", "currency", "label_set_id", "is_correction",
+    "cost_nanos", "credits_nanos", "cost_at_list_nanos", "cost_usd_nanos",
+    "credits_usd_nanos", "fact_count",
+]  # fmt: skip
+CREDIT_ROLLUP_COLUMNS = ["rollup_id", "credit_type", "amount_nanos", "amount_usd_nanos"]
+
+
+def _plus(total: int | None, amount: int | None, first: bool) -> int | None:
+    """Sum where a missing amount (no list price, no USD rate) makes the sum missing."""
+    if first:
+        return amount
+    return None if total is None or amount is None else total + amount
+
+
+def _insert_rollups(
+    month: BillingMonth, facts: list[Stored], label_sets: dict[tuple[Labels, Labels], int]
+) -> None:
+    """The month's facts summed per usage month and every other dimension."""
+    groups: dict[tuple, list] = {}
+    credits: dict[tuple, dict[str, list]] = defaultdict(dict)
+    for stored in facts:
+        fact = stored.fact
+        key = (
+            fact.invoice_month, f"{fact.usage_date:%Y%m}", fact.billing_account_id,
+            fact.project_id, fact.project_name, fact.service_id, fact.service_description,
+            fact.sku_id, fact.sku_description, fact.location, fact.region, fact.cost_type,
+            fact.currency, label_sets[(fact.labels, fact.project_labels)], fact.is_correction,
+        )  # fmt: skip
+        _usage, _in_pricing, cost, credit, at_list, cost_usd, credit_usd = stored.amounts
+        sums = groups.get(key)
+        first = sums is None
+        if first:
+            sums = groups[key] = [0, 0, None, None, None, 0]
+        sums[0] += cost
+        sums[1] += credit
+        sums[2] = _plus(sums[2], at_list, first)
+        sums[3] = _plus(sums[3], cost_usd, first)
+        sums[4] = _plus(sums[4], credit_usd, first)
+        sums[5] += 1
+        for kind, amount, usd in stored.credits:
+            line = credits[key].get(kind)
+            if line is None:
+                credits[key][kind] = [amount, usd]
+            else:
+                line[0] += amount
+                line[1] = None if line[1] is None or usd is None else line[1] + usd
+    ids = _reserve_ids(CostMonthRollup, len(groups))
+    rollup_rows, credit_rows = [], []
+    for rollup_id, (key, sums) in zip(ids, groups.items(), strict=True):
+        rollup_rows.append((rollup_id, month.id, *key, *sums))
+        credit_rows.extend((rollup_id, kind, amount, usd)
+                           for kind, (amount, usd) in sorted(credits[key].items()))  # fmt: skip
+    _write_rows(CostMonthRollup, ROLLUP_COLUMNS, rollup_rows)
+    _write_rows(CreditMonthRollup, CREDIT_ROLLUP_COLUMNS, credit_rows)
+
+
 def _insert_facts(
     month: BillingMonth, facts: list[Stored], label_sets: dict[tuple[Labels, Labels], int]
 ) -> None:
     fact_rows, credit_rows = [], []
-    for fact_id, stored in zip(_reserve_fact_ids(len(facts)), facts, strict=True):
+    for fact_id, stored in zip(_reserve_ids(CostFact, len(facts)), facts, strict=True):
         label_set = label_sets[(stored.fact.labels, stored.fact.project_labels)]
         fact_rows.append(_fact_row(fact_id, month, stored, label_set))
         credit_rows.extend((fact_id, *credit) for credit in stored.credits)
@@ -362,19 +424,20 @@ def _write_rows(model, columns: list[str], rows: list[tuple]) -> None:
         )
 
 
-def _reserve_fact_ids(count: int) -> range | list[int]:
-    """Ids for new facts, so credits can point at them without a round trip per fact."""
+def _reserve_ids(model, count: int) -> range | list[int]:
+    """Ids for new rows, so the rows pointing at them can be written in bulk too."""
     if count == 0:
         return []
+    table = model._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                [CostFact._meta.db_table, count],
+                [table, count],
             )
             return [row[0] for row in cursor.fetchall()]
         # SQLite: one writer at a time (the transaction holds the write lock).
-        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {CostFact._meta.db_table}")  # noqa: S608
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")  # noqa: S608
         start = cursor.fetchone()[0] + 1
         return range(start, start + count)
 
