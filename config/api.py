@@ -20,3 +20,30 @@ class Router(DefaultRouter):
 
 
 router = Router()
+
+
+# --- Roadmap (read-only, for finance's planning) -------------------------------------
+from roadmap.api import QuarterViewSet, RoadmapItemViewSet  # noqa: E402
+
+router.register("roadmap-items", RoadmapItemViewSet, basename="roadmap-item")
+router.register("quarters", QuarterViewSet, basename="quarter")
+# --- end roadmap ----------------------------------------------------------------------
+
+# --- Cost (Finance and Manager) ---------------------------------------------------------
+from cost.api import CostFactViewSet, CostReportView, ImportRunViewSet  # noqa: E402
+
+router.register("cost-facts", CostFactViewSet, basename="cost-fact")
+router.register("imports", ImportRunViewSet, basename="import-run")
+# APIViews are not viewsets: mounted beside the router's URLs (config/urls.py).
+api_views = [("cost-reports/", CostReportView, "cost-report")]
+# --- end cost ---------------------------------------------------------------------------
+
+
+def not_found(request, exception):
+    """404 as JSON under /api/ (a script asked; the schema says JSON), the page elsewhere."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)

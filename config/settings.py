@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_filters",
     "simple_history",
     "csp",
@@ -216,11 +218,42 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "COERCE_DECIMAL_TO_STRING": True,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
 # Calls per token per period (DRF rate syntax: 600/min, 20/second). Counted per process
 # in the default local-memory cache.
 QUARTERDECK_API_RATE = env_rate("QUARTERDECK_API_RATE", default="600/min")
+
+# --- API documentation (drf-spectacular) ----------------------------------------------
+# The schema and the docs page admit any Quarterdeck role, like the API root. Swagger UI
+# comes from drf-spectacular-sidecar's static files: the Content-Security-Policy above
+# allows scripts from 'self' only, so no CDN.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Quarterdeck API",
+    "DESCRIPTION": (
+        "Read-only access to the roadmap (items with their scores, cost and benefit; "
+        "quarters with capacity and planned effort) for finance's planning.\n\n"
+        "Authenticate with an API token, `Authorization: Token <key>` (an admin issues it; "
+        "`manage.py create_api_token`), or with a signed-in session. Each endpoint names the "
+        "roles it admits. Money is a decimal string with its currency, never a float. "
+        "Lists are paged with `limit` (1 to 500, default 100) and `offset`."
+    ),
+    "VERSION": "1.0.0",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated", "config.roles.HasRole"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No validator badge: it would load an image from swagger.io, which the CSP refuses.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "ENUM_NAME_OVERRIDES": {
+        "RoadmapItemStatusEnum": "roadmap.models.RoadmapItem.Status",
+        "ConfidenceEnum": "roadmap.scoring.CONFIDENCE_CHOICES",
+        "WsjfScaleEnum": "roadmap.scoring.WSJF_CHOICES",
+    },
+}
 
 # --- Quarterdeck ----------------------------------------------------------------------
 # Currency for amounts typed on the roadmap when the user does not choose one.

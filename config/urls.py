@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from config.api import router
+from config.api import api_views, router
+from config.openapi import DocsView, SchemaView
 from roadmap.views import HomeView
 
 urlpatterns = [
@@ -11,6 +12,11 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("roadmap/", include("roadmap.urls")),
     path("cost/", include("cost.urls")),
+    path("api/v1/schema/", SchemaView.as_view(), name="api-schema"),
+    path("api/v1/docs/", DocsView.as_view(), name="api-docs"),
+    *[path(f"api/v1/{route}", view.as_view(), name=name) for route, view, name in api_views],
     path("api/v1/", include(router.urls)),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "config.api.not_found"

@@ -7,8 +7,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from config.roles import Role
 from cost.models import AllocationRule
-from tests.cost.factories import ImportRunFactory
-from tests.roadmap.factories import RoadmapItemFactory, TeamFactory, UserFactory
+from tests.cost.factories import CostFactFactory, ImportRunFactory
+from tests.roadmap.factories import RoadmapItemFactory, TeamFactory, UserFactory, quarter
 from tests.roadmap.test_item_pages import form_data
 
 ANYONE = {Role.MANAGER, Role.REVIEWER, Role.FINANCE, None}  # None: signed in, no role
@@ -44,8 +44,22 @@ ROUTES = [
     ("cost:rule-delete", "rule", "post", MANAGER),
     ("cost:rule-move", "rule", "post", MANAGER),
 ]
+EVERY_ROLE = {Role.MANAGER, Role.REVIEWER, Role.FINANCE}
+PLANNERS = {Role.MANAGER, Role.FINANCE}
+# As ROUTES; anonymous callers get 401 naming the token scheme.
 API_ROUTES = [
-    ("api-root", "get", {Role.MANAGER, Role.REVIEWER, Role.FINANCE}),
+    ("api-root", None, "get", EVERY_ROLE),
+    ("api-schema", None, "get", EVERY_ROLE),
+    ("api-docs", None, "get", EVERY_ROLE),
+    ("roadmap-item-list", None, "get", PLANNERS),
+    ("roadmap-item-detail", "item", "get", PLANNERS),
+    ("quarter-list", None, "get", PLANNERS),
+    ("quarter-detail", "quarter", "get", PLANNERS),
+    ("cost-report", None, "get", PLANNERS),
+    ("cost-fact-list", None, "get", PLANNERS),
+    ("cost-fact-detail", "fact", "get", PLANNERS),
+    ("import-run-list", None, "get", PLANNERS),
+    ("import-run-detail", "run", "get", PLANNERS),
 ]
 ROLES = [Role.MANAGER, Role.REVIEWER, Role.FINANCE, None]
 
@@ -70,15 +84,18 @@ def test_every_named_route_is_covered_by_this_file():
     assert _named_routes(get_resolver()) - ignored - covered == set()
 
 
+# What each kind of url takes: a new object's id (or, for quarters, code).
 OBJECTS = {
-    "item": lambda: RoadmapItemFactory(),
-    "run": lambda: ImportRunFactory(),
-    "rule": lambda: AllocationRule.objects.create(name="Everything", team=TeamFactory()),
+    "item": lambda: RoadmapItemFactory().pk,
+    "run": lambda: ImportRunFactory().pk,
+    "rule": lambda: AllocationRule.objects.create(name="Everything", team=TeamFactory()).pk,
+    "quarter": lambda: quarter("2027-Q1").code,
+    "fact": lambda: CostFactFactory().pk,
 }
 
 
 def _url(name: str, needs: str | None) -> str:
-    return reverse(name, args=[OBJECTS[needs]().pk] if needs else [])
+    return reverse(name, args=[OBJECTS[needs]()] if needs else [])
 
 
 @pytest.mark.django_db
@@ -114,13 +131,20 @@ def test_anonymous_visitors_are_sent_to_sign_in(name, needs, method, allowed):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r or "no-role")
-@pytest.mark.parametrize(("name", "method", "allowed"), API_ROUTES)
-def test_api_access_by_role(name, method, allowed, role):
+@pytest.mark.parametrize(
+    ("name", "needs", "method", "allowed"),
+    API_ROUTES,
+    ids=[f"{m}-{n}" for n, _i, m, _a in API_ROUTES],
+)
+def test_api_access_by_role(name, needs, method, allowed, role):
+    url = _url(name, needs)
     client = Client()
     client.force_login(UserFactory(username=f"api-{role or 'none'}", role=role))
-    response = getattr(client, method)(reverse(name))
+    response = getattr(client, method)(url)
     assert response.status_code == (200 if role in allowed else 403)
-    assert getattr(Client(), method)(reverse(name)).status_code in (401, 403)
+    anonymous = getattr(Client(), method)(url)
+    assert anonymous.status_code == 401
+    assert anonymous["WWW-Authenticate"] == "Token"
 
 
 @pytest.mark.django_db
