@@ -27,6 +27,7 @@ from django.test import Client, override_settings  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 
 from cost.allocation import reallocate_all  # noqa: E402
+from cost.breakdowns import Query, compute_breakdown  # noqa: E402
 from cost.facts import DailyFact, store_facts  # noqa: E402
 from cost.models import AllocationRule, ApiToken, BillingSource, ImportRun  # noqa: E402
 from cost.synthetic import generate_rows, write_export  # noqa: E402
@@ -346,6 +347,15 @@ def api_reports(database: str) -> list[dict]:
         result(database, "reference SQL on the monthly rollups",
                _timed_sql(REFERENCE_SQL.replace("cost_costfact", "cost_costmonthrollup")), None),
     ]  # fmt: skip
+    query = Query(group_by=("invoice_month", "service"), first=datetime.date(2025, 12, 1),
+                  last=datetime.date(2026, 11, 1))  # fmt: skip
+    uncached = []
+    for _ in range(7):
+        started = time.perf_counter()
+        compute_breakdown(query)
+        uncached.append((time.perf_counter() - started) * 1000)
+    rows.append(result(database, "the same report computed, cache bypassed (1 client)",
+                       uncached, None))  # fmt: skip
     user = get_user_model().objects.create(username="bench-finance")
     user.groups.add(Group.objects.get_or_create(name="Finance")[0])
     _token, key = ApiToken.issue(user=user, name="bench")
@@ -377,7 +387,7 @@ def api_reports(database: str) -> list[dict]:
                  latencies, 200)  # fmt: skip
     row["note"] = (f"{len(latencies)} requests in 20 s ({len(latencies) / 20:.0f}/s), "
                    f"{errors} errors; p95 is the bar")  # fmt: skip
-    row["median_ms"] = row["p95_ms"]  # the bar is on the 95th percentile
+    row["bar_on"] = "p95"
     return [*rows, row]
 
 

@@ -6,7 +6,6 @@ import io
 import json
 from collections.abc import Iterator
 
-from django.db.models import Max, OuterRef, Subquery
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -25,8 +24,9 @@ from rest_framework.views import APIView
 
 from config.openapi import StrictLimitOffsetPagination, error_responses
 from config.roles import Role
+from cost import reports
 from cost.breakdowns import BreakdownError, cost_breakdown, selected
-from cost.models import BillingSource, CostFact, ImportRun
+from cost.models import CostFact, ImportRun
 from cost.serializers import (
     FACT_COLUMNS,
     FACT_VALUES,
@@ -280,33 +280,15 @@ class ImportPagination(StrictLimitOffsetPagination):
 
 def source_freshness() -> list[dict]:
     """Per billing source: the newest usage day of its current data, and its runs."""
-    newest = (
-        CostFact.objects.current()
-        .filter(month__source=OuterRef("pk"))
-        .values("month__source")
-        .annotate(day=Max("usage_date"))
-        .values("day")
-    )
-    success = (
-        ImportRun.objects.filter(source=OuterRef("pk"), status=ImportRun.Status.SUCCEEDED)
-        .order_by("-finished_at")
-        .values("finished_at")[:1]
-    )
-    last = ImportRun.objects.filter(source=OuterRef("pk")).order_by("-started_at", "-id")
-    sources = BillingSource.objects.annotate(
-        complete_through=Subquery(newest),
-        last_success=Subquery(success),
-        last_status=Subquery(last.values("status")[:1]),
-    ).order_by("name")
     return [
         {
-            "source": source.name,
-            "kind": source.kind,
-            "complete_through": source.complete_through,
-            "last_success": source.last_success,
-            "last_status": source.last_status,
+            "source": fresh.source.name,
+            "kind": fresh.source.kind,
+            "complete_through": fresh.complete_through,
+            "last_success": fresh.last_success,
+            "last_status": fresh.last_run.status if fresh.last_run else None,
         }
-        for source in sources
+        for fresh in reports.source_freshness()
     ]
 
 

@@ -8,14 +8,17 @@ own conversion). `as_of` reads the month versions that were current at that mome
 """
 
 import datetime
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth
 
 from cost.models import (
+    AllocationRule,
     BillingMonth,
     CostCredit,
     CostFact,
@@ -24,6 +27,7 @@ from cost.models import (
     Label,
     to_decimal,
 )
+from roadmap.models import RoadmapItem, Team
 
 GROUPINGS = (
     "invoice_month", "usage_month", "usage_day", "project", "service", "sku", "region",
@@ -208,7 +212,32 @@ def _key_value(name: str, raw, row: dict, index: int) -> str | None:
 # --- The breakdown ---------------------------------------------------------------------------
 
 
+def data_version() -> str:
+    """Changes whenever a report could: a month version added or closed, a rule added,
+    changed, moved or deleted, a team or roadmap item renamed. Read from the database on
+    every call, so every gunicorn worker sees a change at once."""
+    months = BillingMonth.objects.aggregate(
+        newest=Max("id"), closed=Max("valid_to"), count=Count("id")
+    )
+    rules = list(AllocationRule.objects.order_by("id").values_list("id", "position", "updated_at"))
+    teams = list(Team.objects.order_by("id").values_list("id", "slug", "name"))
+    items = RoadmapItem.objects.aggregate(changed=Max("updated_at"), count=Count("id"))
+    return repr((months, rules, teams, items))
+
+
 def cost_breakdown(query: Query) -> Breakdown:
+    """The breakdown, computed once per query and data version and kept in the cache:
+    the figures can only change when data_version() does."""
+    key = "breakdown:" + hashlib.sha256(repr((query, data_version())).encode()).hexdigest()
+    breakdown = cache.get(key)
+    if breakdown is None:
+        breakdown = compute_breakdown(query)
+        cache.set(key, breakdown, timeout=3600)
+    return breakdown
+
+
+def compute_breakdown(query: Query) -> Breakdown:
+    """The breakdown straight from the database (cost_breakdown is the cached one)."""
     daily = query.daily
     rows_qs = selected(query, daily=daily)
     groups, extras, names = _dimensions(query, daily)
@@ -316,4 +345,6 @@ def _data_as_of(query: Query) -> datetime.datetime | None:
 
 def _complete_through(query: Query) -> datetime.date | None:
     facts = CostFact.objects.as_of(query.as_of) if query.as_of else CostFact.objects.current()
-    return facts.aggregate(newest=Max("usage_date"))["newest"]
+    # Newest first along the usage_date index: stops at the first current fact, where
+    # MAX() would read them all.
+    return facts.order_by("-usage_date").values_list("usage_date", flat=True).first()

@@ -14,6 +14,14 @@ def _plain_static_storage(settings) -> None:
     }
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    # Rolled-back tests reuse ids, so cached reports of one test could match another's.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def manager(db):
     return UserFactory(username="manager", first_name="Mika", last_name="Tanaka", role=Role.MANAGER)

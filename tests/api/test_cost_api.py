@@ -178,7 +178,8 @@ def test_imports_list_runs_and_freshness(finance, export):
 def test_a_report_reads_few_queries_whatever_the_number_of_facts(finance, export):
     with CaptureQueriesContext(connection) as queries:
         report(finance, group_by="invoice_month,service,team")
-    assert len(queries) <= 8
+    # 3 for the token and roles, 4 for the data version (the cache key), 3 for the report.
+    assert len(queries) <= 10
 
 
 @pytest.mark.parametrize(

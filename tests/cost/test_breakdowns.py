@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from cost.allocation import reallocate_all
+from cost.allocation import move_rule, reallocate_all
 from cost.breakdowns import BreakdownError, Query, cost_breakdown
 from cost.imports import import_files
 from cost.models import AllocationRule, CostFact, CostMonthRollup, to_decimal
@@ -186,3 +186,33 @@ def test_usd_is_refused_when_a_rate_is_missing(tmp_path, exports):
     with pytest.raises(BreakdownError) as refused:
         cost_breakdown(Query(group_by=("invoice_month",), currency="USD"))
     assert refused.value.field == "currency"
+
+
+def test_a_cached_report_is_recomputed_when_the_data_or_rules_change(exports, tmp_path):
+    query = Query(group_by=("team",), currency="USD")
+    first = cost_breakdown(query)
+    assert {row.keys["team"] for row in first.rows} == {"ae", "unallocated"}
+    AllocationRule.objects.all().delete()  # as the rules page does: delete, reallocate
+    reallocate_all()
+    assert {row.keys["team"] for row in cost_breakdown(query).rows} == {"unallocated"}
+    tmp = tmp_path / "more.json"
+    rows = [dict(r, cost=Decimal(str(r["cost"])) + 1) for r in exports["usd"][:5]]
+    import_files(paths=[write_rows(tmp, rows)], source_name="more")
+    assert cost_breakdown(query).totals[0].cost > first.totals[0].cost
+
+
+def test_a_cached_report_follows_a_moved_rule_and_a_renamed_team(exports):
+    query = Query(group_by=("team",), currency="USD")
+    platform = TeamFactory(name="Platform", slug="platform")
+    second = AllocationRule.objects.create(position=2, name="Platform", match_label_key="team",
+                                           match_label_value="ae", team=platform)  # fmt: skip
+    reallocate_all()
+    assert {row.keys["team"] for row in cost_breakdown(query).rows} == {"ae", "unallocated"}
+    move_rule(rule_id=second.pk, direction="up")  # positions change, updated_at does not
+    assert {row.keys["team"] for row in cost_breakdown(query).rows} == {
+        "platform", "unallocated"
+    }  # fmt: skip
+    platform.name = "Data Platform"
+    platform.save()
+    names = {row.keys["team_name"] for row in cost_breakdown(query).rows}
+    assert "Data Platform" in names
