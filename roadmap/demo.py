@@ -15,7 +15,7 @@ from django.db import transaction
 from config.roles import Role
 from cost.allocation import reallocate_all
 from cost.imports import import_files
-from cost.models import AllocationRule, BillingSource
+from cost.models import AllocationRule, ApiToken, BillingSource
 from cost.synthetic import generate_rows, write_export
 from roadmap.models import Quarter, RoadmapItem, Team, TeamCapacity, Theme
 from roadmap.planning import OPEN_STATUSES, save_item
@@ -623,6 +623,7 @@ class DemoResult:
     items_created: int
     items_total: int
     billing_rows: int = 0
+    api_key: str = ""  # a new token for the finance user, shown once
 
 
 def _quarter(offset: int | None, today: datetime.date) -> Quarter | None:
@@ -736,11 +737,15 @@ def load_demo(*, today: datetime.date, billing: bool = True) -> DemoResult:
     if created == len(ITEMS):
         _first_run_touches(manager)
     billing_rows = _load_billing(today=today, teams=teams) if billing else 0
+    api_key = ""
+    if any(username == "finance" for username, _password, _role in users_created):
+        _token, api_key = ApiToken.issue(user=User.objects.get(username="finance"), name="demo")
     return DemoResult(
         users_created=users_created,
         items_created=created,
         items_total=RoadmapItem.objects.count(),
         billing_rows=billing_rows,
+        api_key=api_key,
     )
 
 

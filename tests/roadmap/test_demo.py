@@ -94,3 +94,20 @@ def test_load_demo_command_prints_the_logins(capsys):
         "finance  / quarterdeck-finance",
     ):
         assert line in output
+
+
+def test_the_demo_prints_a_working_api_token_for_finance_once(client, capsys):
+    import re
+
+    call_command("load_demo", "--if-empty")
+    printed = re.search(
+        r"Demo API token of finance \(shown this once\): (\S+)", capsys.readouterr().out
+    )
+    assert printed is not None
+    response = client.get("/api/v1/quarters/", HTTP_AUTHORIZATION=f"Token {printed[1]}")
+    assert response.status_code == 200
+    call_command("load_demo")  # loading again makes no second token and shows none
+    assert "Demo API token" not in capsys.readouterr().out
+    from cost.models import ApiToken
+
+    assert ApiToken.objects.filter(user__username="finance").count() == 1

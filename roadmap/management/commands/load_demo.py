@@ -43,3 +43,9 @@ class Command(BaseCommand):
             if username in present:
                 note = "" if username in created else "  (existing user: password unchanged)"
                 self.stdout.write(f"  {username:<8} / {password:<22} / {role}{note}")
+        if created and result.api_key:
+            self.stdout.write(
+                f"Demo API token of finance (shown this once): {result.api_key}\n"
+                f"  curl -H 'Authorization: Token {result.api_key}' "
+                "'http://127.0.0.1:8000/api/v1/cost-reports/?group_by=invoice_month,service'"
+            )
