@@ -204,6 +204,8 @@ EMAIL_BACKEND = env_str(
 EMAIL_HOST = env_str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", default=25)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", default="quarterdeck@localhost")
+# Where links in emails point (no trailing slash).
+QUARTERDECK_BASE_URL = env_str("QUARTERDECK_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 # --- REST framework -------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -2,7 +2,18 @@ from django.contrib import admin
 from django.db.models import F
 from simple_history.admin import SimpleHistoryAdmin
 
-from roadmap.models import Quarter, RoadmapItem, Team, TeamCapacity, Theme
+from roadmap.models import (
+    Commitment,
+    Decision,
+    Quarter,
+    ReviewComment,
+    ReviewItem,
+    ReviewSession,
+    RoadmapItem,
+    Team,
+    TeamCapacity,
+    Theme,
+)
 
 
 class TeamCapacityInline(admin.TabularInline):
@@ -56,3 +67,60 @@ class RoadmapItemAdmin(SimpleHistoryAdmin):
             RoadmapItem.objects.filter(pk=obj.pk).update(version=F("version") + 1)
             obj.version = RoadmapItem.objects.values_list("version", flat=True).get(pk=obj.pk)
         super().save_model(request, obj, form, change)
+
+
+# --- Review sessions: the pages are the way to run them; the admin is for looking and for
+# fixing a title, a date or the invitations. Snapshots, comments and decisions are read-only
+# here, so the admin cannot rewrite what a review recorded.
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ReviewSession)
+class ReviewSessionAdmin(admin.ModelAdmin):
+    list_display = ["title", "quarter", "meeting_date", "status", "opened_at", "closed_at"]
+    list_filter = ["status", "quarter"]
+    search_fields = ["title"]
+    fields = ["title", "quarter", "meeting_date", "reviewers", "status", "created_by",
+              "opened_at", "held_at", "closed_at"]  # fmt: skip
+    readonly_fields = ["quarter", "status", "created_by", "opened_at", "held_at", "closed_at"]
+    filter_horizontal = ["reviewers"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # a session starts on its page (/roadmap/reviews/new/)
+
+
+@admin.register(ReviewItem)
+class ReviewItemAdmin(ReadOnlyAdmin):
+    list_display = ["title", "session", "rank", "status"]
+    list_filter = ["session"]
+    search_fields = ["title"]
+
+
+@admin.register(ReviewComment)
+class ReviewCommentAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
+    list_display = ["session", "review_item", "author", "kind", "created_at", "edited_at",
+                    "deleted_at", "resolved_at"]  # fmt: skip
+    list_filter = ["session", "kind"]
+    search_fields = ["body"]
+
+
+@admin.register(Decision)
+class DecisionAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
+    list_display = ["review_item", "session", "outcome", "decided_by", "decided_at"]
+    list_filter = ["session", "outcome"]
+
+
+@admin.register(Commitment)
+class CommitmentAdmin(ReadOnlyAdmin):
+    list_display = ["description", "item", "owner", "promised_status", "due_quarter"]
+    list_filter = ["due_quarter"]

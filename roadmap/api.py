@@ -3,7 +3,6 @@ planning: the items with their scores, cost and benefit, and the quarters with c
 and planned effort, as the pages show them."""
 
 import re
-from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -18,7 +17,7 @@ from rest_framework import viewsets
 from config.openapi import StrictLimitOffsetPagination, error_responses
 from config.roles import Role
 from roadmap.models import Quarter, RoadmapItem, Team, TeamCapacity
-from roadmap.planning import OPEN_STATUSES
+from roadmap.planning import OPEN_STATUSES, planned_weeks_by_quarter
 from roadmap.serializers import QuarterSerializer, RoadmapItemSerializer
 
 PLANNERS = frozenset({Role.FINANCE, Role.MANAGER})
@@ -129,42 +128,6 @@ class RoadmapItemViewSet(viewsets.ReadOnlyModelViewSet):
             .alias(priority=Case(When(status__in=OPEN_STATUSES, then=F("rank"))))
             .order_by(F("priority").asc(nulls_last=True), "id")
         )
-
-
-def planned_weeks_by_quarter(quarters: Sequence[Quarter]) -> dict[int, Decimal]:
-    """Planned person-weeks of each quarter (by `Quarter.index`), the figure the roadmap
-    board shows: every item that is not dropped spreads its effort evenly over the quarters
-    from its start to its target quarter.
-
-    The same arithmetic as roadmap.planning.build_board (same items, same order, rounded
-    to 0.1 at the end); tests/api/test_roadmap_api.py checks that the two agree.
-    """
-    if not quarters:
-        return {}
-    wanted = {quarter.index for quarter in quarters}
-    first = min(quarters, key=lambda quarter: quarter.start_date)
-    items = (
-        RoadmapItem.objects.exclude(status=RoadmapItem.Status.DROPPED)
-        # An item's span ends at its target quarter: earlier targets never reach the page.
-        .filter(target_quarter__start_date__gte=first.start_date)
-        .select_related("start_quarter", "target_quarter")
-        .only(
-            "effort_weeks",
-            "start_quarter__year",
-            "start_quarter__number",
-            "target_quarter__year",
-            "target_quarter__number",
-        )
-        .order_by("rank", "id")
-    )
-    totals: dict[int, Decimal] = defaultdict(Decimal)
-    for item in items:
-        span = item.quarter_span()
-        share = (item.effort_weeks or Decimal(0)) / len(span)
-        for index in span:
-            if index in wanted:
-                totals[index] += share
-    return {index: totals[index].quantize(Decimal("0.1")) for index in wanted}
 
 
 def with_planning(quarters: Sequence[Quarter]) -> Sequence[Quarter]:

@@ -362,3 +362,39 @@ def set_capacity(*, changes: dict[tuple[Team, str], tuple[Decimal | None, Decima
             existing.person_weeks = weeks
             existing.save(update_fields=["person_weeks"])
     return len(changes)
+
+
+def planned_weeks_by_quarter(quarters: Sequence[Quarter]) -> dict[int, Decimal]:
+    """Planned person-weeks of each quarter (by `Quarter.index`), the figure the roadmap
+    board shows: every item that is not dropped spreads its effort evenly over the quarters
+    from its start to its target quarter.
+
+    The same arithmetic as build_board (same items, same order, rounded
+    to 0.1 at the end); tests/api/test_roadmap_api.py checks that the two agree.
+    """
+    if not quarters:
+        return {}
+    wanted = {quarter.index for quarter in quarters}
+    first = min(quarters, key=lambda quarter: quarter.start_date)
+    items = (
+        RoadmapItem.objects.exclude(status=RoadmapItem.Status.DROPPED)
+        # An item's span ends at its target quarter: earlier targets never reach the page.
+        .filter(target_quarter__start_date__gte=first.start_date)
+        .select_related("start_quarter", "target_quarter")
+        .only(
+            "effort_weeks",
+            "start_quarter__year",
+            "start_quarter__number",
+            "target_quarter__year",
+            "target_quarter__number",
+        )
+        .order_by("rank", "id")
+    )
+    totals: dict[int, Decimal] = defaultdict(Decimal)
+    for item in items:
+        span = item.quarter_span()
+        share = (item.effort_weeks or Decimal(0)) / len(span)
+        for index in span:
+            if index in wanted:
+                totals[index] += share
+    return {index: totals[index].quantize(Decimal("0.1")) for index in wanted}

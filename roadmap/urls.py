@@ -1,5 +1,6 @@
 from django.urls import path
 
+from roadmap import review_views as reviews
 from roadmap import views
 
 app_name = "roadmap"
@@ -14,4 +15,37 @@ urlpatterns = [
     path("items/<int:pk>/", views.ItemDetailView.as_view(), name="item-detail"),
     path("items/<int:pk>/edit/", views.ItemUpdateView.as_view(), name="item-edit"),
     path("items/<int:pk>/move/", views.ItemMoveView.as_view(), name="item-move"),
+    # Review sessions
+    path("reviews/", reviews.ReviewListView.as_view(), name="review-list"),
+    path("reviews/new/", reviews.ReviewFormView.as_view(), name="review-create"),
+    path("reviews/<int:pk>/", reviews.ReviewDetailView.as_view(), name="review-detail"),
+    path("reviews/<int:pk>/edit/", reviews.ReviewFormView.as_view(), name="review-edit"),
+    path("reviews/<int:pk>/advance/", reviews.ReviewAdvanceView.as_view(), name="review-advance"),
+    path("reviews/<int:pk>/comments/", reviews.CommentCreateView.as_view(), name="comment-create"),
+    path(
+        "reviews/<int:pk>/comments/<int:comment_pk>/edit/",
+        reviews.CommentEditView.as_view(),
+        name="comment-edit",
+    ),
+    path(
+        "reviews/<int:pk>/comments/<int:comment_pk>/delete/",
+        reviews.CommentDeleteView.as_view(),
+        name="comment-delete",
+    ),
+    path(
+        "reviews/<int:pk>/comments/<int:comment_pk>/resolve/",
+        reviews.CommentResolveView.as_view(),
+        name="comment-resolve",
+    ),
+    path("reviews/<int:pk>/items/<int:item_pk>/vote/", reviews.VoteView.as_view(), name="vote"),
+    path(
+        "reviews/<int:pk>/items/<int:item_pk>/decision/",
+        reviews.DecisionView.as_view(),
+        name="decision",
+    ),
+    path(
+        "reviews/<int:pk>/reasons/<int:item_key>/",
+        reviews.ChangeReasonView.as_view(),
+        name="change-reason",
+    ),
 ]

@@ -7,13 +7,23 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from config.roles import Role
 from cost.models import AllocationRule
+from roadmap.reviews import add_comment
 from tests.cost.factories import CostFactFactory, ImportRunFactory
-from tests.roadmap.factories import RoadmapItemFactory, TeamFactory, UserFactory, quarter
+from tests.roadmap.factories import (
+    ReviewSessionFactory,
+    RoadmapItemFactory,
+    TeamFactory,
+    UserFactory,
+    opened,
+    quarter,
+)
 from tests.roadmap.test_item_pages import form_data
 
 ANYONE = {Role.MANAGER, Role.REVIEWER, Role.FINANCE, None}  # None: signed in, no role
 MANAGER = {Role.MANAGER}
 COST_READERS = {Role.MANAGER, Role.FINANCE}
+PARTICIPANTS = {Role.MANAGER, Role.REVIEWER}
+NOBODY: set = set()
 
 # (url name, the object whose id the url takes (if any), method, roles allowed)
 ROUTES = [
@@ -31,6 +41,24 @@ ROUTES = [
     ("roadmap:item-edit", "item", "get", MANAGER),
     ("roadmap:item-edit", "item", "post", MANAGER),
     ("roadmap:item-move", "item", "post", MANAGER),
+    # Review sessions. The user of each role here is not invited to the session, so only
+    # managers get in; invited reviewers are checked in test_invited_reviewers_... below.
+    ("roadmap:review-list", None, "get", PARTICIPANTS),
+    ("roadmap:review-create", None, "get", MANAGER),
+    ("roadmap:review-create", None, "post", MANAGER),
+    ("roadmap:review-detail", "session", "get", MANAGER),
+    ("roadmap:review-edit", "session", "get", MANAGER),
+    ("roadmap:review-edit", "session", "post", MANAGER),
+    ("roadmap:review-advance", "session", "post", MANAGER),
+    ("roadmap:comment-create", "session", "post", MANAGER),
+    ("roadmap:comment-edit", "comment", "get", NOBODY),  # only its author
+    ("roadmap:comment-edit", "comment", "post", NOBODY),
+    ("roadmap:comment-delete", "comment", "post", NOBODY),
+    ("roadmap:comment-resolve", "comment", "post", MANAGER),
+    ("roadmap:vote", "review_item", "post", NOBODY),  # only invited reviewers
+    ("roadmap:decision", "review_item", "get", MANAGER),
+    ("roadmap:decision", "review_item", "post", MANAGER),
+    ("roadmap:change-reason", "change", "post", MANAGER),
     ("cost:overview", None, "get", COST_READERS),
     ("cost:chart", None, "get", COST_READERS),
     ("cost:import-list", None, "get", COST_READERS),
@@ -84,8 +112,36 @@ def test_every_named_route_is_covered_by_this_file():
     assert _named_routes(get_resolver()) - ignored - covered == set()
 
 
-# What each kind of url takes: a new object's id (or, for quarters, code).
+def _open_session():
+    item = RoadmapItemFactory()
+    invited = UserFactory(username="invited", role=Role.REVIEWER)
+    session = opened(ReviewSessionFactory(reviewers=[invited]))
+    return session, session.items.get(item=item)
+
+
+def _comment():
+    session, _row = _open_session()
+    author = UserFactory(username="invited")
+    return [session.pk, add_comment(session=session, author=author, body="Hm", kind="question").pk]
+
+
+def _review_item():
+    session, row = _open_session()
+    return [session.pk, row.pk]
+
+
+def _change():
+    session, row = _open_session()
+    return [session.pk, row.item_key]
+
+
+# What each kind of url takes: a new object's id (or, for quarters, code; or a list of
+# arguments).
 OBJECTS = {
+    "session": lambda: _open_session()[0].pk,
+    "comment": _comment,
+    "review_item": _review_item,
+    "change": _change,
     "item": lambda: RoadmapItemFactory().pk,
     "run": lambda: ImportRunFactory().pk,
     "rule": lambda: AllocationRule.objects.create(name="Everything", team=TeamFactory()).pk,
@@ -95,7 +151,10 @@ OBJECTS = {
 
 
 def _url(name: str, needs: str | None) -> str:
-    return reverse(name, args=[OBJECTS[needs]()] if needs else [])
+    if not needs:
+        return reverse(name)
+    value = OBJECTS[needs]()
+    return reverse(name, args=value if isinstance(value, list) else [value])
 
 
 @pytest.mark.django_db
@@ -213,3 +272,69 @@ def test_sign_in_with_a_password_then_sign_out():
     assert client.get(reverse("roadmap:board")).status_code == 302
     wrong = Client().post(reverse("login"), {"username": "mika", "password": "nope"})
     assert b"didn't match" in wrong.content
+
+
+# (url name, what it takes, method, whether an invited reviewer may use it)
+REVIEWER_ROUTES = [
+    ("roadmap:review-list", None, "get", True),
+    ("roadmap:review-detail", "session", "get", True),
+    ("roadmap:comment-create", "session", "post", True),
+    ("roadmap:comment-edit", "own comment", "get", True),
+    ("roadmap:comment-edit", "own comment", "post", True),
+    ("roadmap:comment-delete", "own comment", "post", True),
+    ("roadmap:vote", "review_item", "post", True),
+    ("roadmap:review-create", None, "get", False),
+    ("roadmap:review-create", None, "post", False),
+    ("roadmap:review-edit", "session", "get", False),
+    ("roadmap:review-edit", "session", "post", False),
+    ("roadmap:review-advance", "session", "post", False),
+    ("roadmap:comment-resolve", "own comment", "post", False),
+    ("roadmap:decision", "review_item", "get", False),
+    ("roadmap:decision", "review_item", "post", False),
+    ("roadmap:change-reason", "review_item", "post", False),
+    ("roadmap:item-edit", "item", "get", False),
+    ("roadmap:item-edit", "item", "post", False),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "needs", "method", "allowed"),
+    REVIEWER_ROUTES,
+    ids=[f"{m}-{n}" for n, _i, m, _a in REVIEWER_ROUTES],
+)
+def test_invited_reviewers_comment_and_vote_but_change_nothing_else(name, needs, method, allowed):
+    reviewer = UserFactory(username="invited", role=Role.REVIEWER)
+    session, row = _open_session()
+    args = {
+        None: [],
+        "session": [session.pk],
+        "review_item": [session.pk, row.pk],
+        "own comment": lambda: [session.pk, add_comment(session=session, author=reviewer,
+                                                        body="Mine", kind="concern").pk],
+        "item": [row.item_key],
+    }[needs]  # fmt: skip
+    url = reverse(name, args=args() if callable(args) else args)
+    client = Client()
+    client.force_login(reviewer)
+    response = getattr(client, method)(url)
+    if allowed:
+        assert response.status_code in ((200,) if method == "get" else (302, 400))
+    else:
+        assert response.status_code == 403
+    # The same reviewer, not invited to another session, is refused there.
+    other, _row = _open_session()
+    other.reviewers.clear()
+    if needs == "session":
+        refused = getattr(client, method)(reverse(name, args=[other.pk]))
+        assert refused.status_code == 403
+
+
+@pytest.mark.django_db
+def test_an_invited_reviewer_cannot_open_a_draft_session():
+    reviewer = UserFactory(username="early", role=Role.REVIEWER)
+    draft = ReviewSessionFactory(reviewers=[reviewer])
+    client = Client()
+    client.force_login(reviewer)
+    assert client.get(reverse("roadmap:review-detail", args=[draft.pk])).status_code == 403
+    assert draft.title not in client.get(reverse("roadmap:review-list")).content.decode()

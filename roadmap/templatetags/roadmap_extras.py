@@ -56,3 +56,25 @@ def sort_link(context, key: str, label: str) -> str:
     query = context["query"]
     href = f"?{query}&sort={target}" if query else f"?sort={target}"
     return format_html('<a href="{}" aria-sort="{}">{}{}</a>', href, state, label, arrow)
+
+
+@register.filter
+def get_item(mapping: dict | None, key):
+    """{{ mapping|get_item:key }}: a dict lookup by a variable key."""
+    return None if not mapping else mapping.get(key)
+
+
+@register.filter
+def snap_money(value: dict | None) -> str:
+    """An amount frozen in a snapshot ({"amount": "12.50", "currency": "USD"})."""
+    if not value:
+        return "—"
+    return str(Money(Decimal(value["amount"]), value["currency"]))
+
+
+@register.filter
+def snap_number(value: str | int | None) -> str:
+    """A number frozen in a snapshot as text or an integer, shown like `number`."""
+    if value is None or value == "":
+        return "—"
+    return number(Decimal(str(value)) if isinstance(value, str) else value)

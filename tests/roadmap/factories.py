@@ -1,10 +1,11 @@
+import datetime
 from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from roadmap.models import Quarter, RoadmapItem, Team, TeamCapacity, Theme
+from roadmap.models import Quarter, ReviewSession, RoadmapItem, Team, TeamCapacity, Theme
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -73,3 +74,38 @@ class RoadmapItemFactory(factory.django.DjangoModelFactory):
     target_quarter = factory.LazyFunction(lambda: quarter(Quarter.current_code()))
     rank = factory.Sequence(lambda n: n + 1)
     currency = "USD"
+
+
+class ReviewSessionFactory(factory.django.DjangoModelFactory):
+    """A draft session; open it with roadmap.reviews.advance_session (or `opened()`)."""
+
+    class Meta:
+        model = ReviewSession
+        skip_postgeneration_save = True
+
+    quarter = factory.LazyFunction(lambda: quarter(Quarter.current_code()))
+    title = factory.Sequence(lambda n: f"Review {n}")
+    meeting_date = factory.LazyFunction(lambda: datetime.date(2026, 12, 10))
+
+    @factory.post_generation
+    def reviewers(self, create, extracted, **kwargs) -> None:
+        if create and extracted:
+            self.reviewers.set(extracted)
+
+
+def opened(session: ReviewSession, *, by=None) -> ReviewSession:
+    """The session opened by a manager, as the page does (snapshot taken)."""
+    from roadmap.reviews import advance_session
+
+    manager = by or UserFactory(username="opening-manager", role="Manager")
+    return advance_session(session_id=session.pk, from_status=session.status, by=manager)
+
+
+def advanced(session: ReviewSession, to: str, *, by=None) -> ReviewSession:
+    """Move a session forward until it reaches status `to`."""
+    from roadmap.reviews import advance_session
+
+    manager = by or UserFactory(username="opening-manager", role="Manager")
+    while session.status != to:
+        session = advance_session(session_id=session.pk, from_status=session.status, by=manager)
+    return session

@@ -1,0 +1,98 @@
+"""Whether the team did what it said: each commitment made at a review is kept when its
+item reached the promised status by the end of the promised quarter, according to the
+item's history (so a late delivery is not counted as kept)."""
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from roadmap.models import Commitment, RoadmapItem
+
+REACHED = {
+    Commitment.Promise.IN_PROGRESS: {RoadmapItem.Status.IN_PROGRESS, RoadmapItem.Status.DONE},
+    Commitment.Promise.DONE: {RoadmapItem.Status.DONE},
+}
+KEPT, MISSED, PENDING = "kept", "missed", "pending"
+OUTCOME_LABELS = {KEPT: _("kept"), MISSED: _("missed"), PENDING: _("due later")}
+
+
+@dataclass(frozen=True)
+class CommitmentCheck:
+    commitment: Commitment
+    outcome: str  # kept, missed or pending
+    reached_on: datetime.date | None  # when the item first reached the promised status
+
+    @property
+    def label(self) -> str:
+        return str(OUTCOME_LABELS[self.outcome])
+
+
+@dataclass(frozen=True)
+class QuarterRecord:
+    quarter: str
+    kept: int
+    missed: int
+    pending: int
+
+    @property
+    def ratio(self) -> float | None:
+        """Kept among the commitments whose quarter is over or already kept."""
+        decided = self.kept + self.missed
+        return None if decided == 0 else self.kept / decided
+
+
+def check_commitments(
+    commitments: Iterable[Commitment], *, today: datetime.date | None = None
+) -> list[CommitmentCheck]:
+    """One history query for all the commitments' items. Expects due_quarter loaded."""
+    commitments = list(commitments)
+    today = today or timezone.localdate()
+    item_ids = {c.item_id for c in commitments if c.item_id}
+    first_reached: dict[tuple[int, str], datetime.date] = {}
+    records = (
+        RoadmapItem.history.filter(id__in=item_ids)
+        .order_by("history_date")
+        .values_list("id", "status", "history_date")
+    )
+    for item_id, status, moment in records:
+        for promise, statuses in REACHED.items():
+            if status in statuses:
+                first_reached.setdefault((item_id, promise), timezone.localdate(moment))
+    checks = []
+    for commitment in commitments:
+        reached = (
+            first_reached.get((commitment.item_id, commitment.promised_status))
+            if commitment.item_id
+            else None
+        )
+        due = commitment.due_quarter.end_date
+        if reached is not None and reached <= due:
+            outcome = KEPT
+        elif today > due:
+            outcome = MISSED
+        else:
+            outcome = PENDING
+        checks.append(CommitmentCheck(commitment, outcome, reached))
+    return checks
+
+
+def track_record(checks: Iterable[CommitmentCheck]) -> list[QuarterRecord]:
+    """Kept, missed and pending commitments per due quarter, oldest quarter first."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: {KEPT: 0, MISSED: 0, PENDING: 0})
+    starts: dict[str, datetime.date] = {}
+    for check in checks:
+        quarter = check.commitment.due_quarter
+        counts[quarter.code][check.outcome] += 1
+        starts[quarter.code] = quarter.start_date
+    return [
+        QuarterRecord(code, counts[code][KEPT], counts[code][MISSED], counts[code][PENDING])
+        for code in sorted(counts, key=starts.__getitem__)
+    ]
+
+
+def all_commitments() -> Iterable[Commitment]:
+    return Commitment.objects.select_related("due_quarter", "owner", "decision__session")
