@@ -111,3 +111,108 @@ def test_the_demo_prints_a_working_api_token_for_finance_once(client, capsys):
     from cost.models import ApiToken
 
     assert ApiToken.objects.filter(user__username="finance").count() == 1
+
+
+def test_demo_holds_last_quarters_review_and_opens_this_quarters():
+    from roadmap.models import ChangeReason, Commitment, ReviewSession
+    from roadmap.snapshots import changes_between, previous_session, snapshot_records
+    from roadmap.track_record import all_commitments, check_commitments, track_record
+
+    load_demo(today=TODAY, billing=False)
+    closed = ReviewSession.objects.get(status="closed")
+    current = ReviewSession.objects.get(status="open")
+    assert ReviewSession.objects.count() == 2
+    assert (closed.quarter.code, closed.title) == ("2026-Q3", "2026-Q3 quarterly alignment")
+    assert closed.quarter.start_date <= closed.meeting_date <= closed.quarter.end_date
+    assert current.quarter.code == "2026-Q4"
+    assert closed.opened_at < closed.held_at < closed.closed_at < current.opened_at
+    for session in (closed, current):
+        assert set(session.reviewers.values_list("username", flat=True)) == {"vp", "peer"}
+        assert session.votes.filter(reviewer__username="vp").exists()
+        assert session.votes.filter(reviewer__username="peer").exists()
+        assert session.comments.filter(review_item=None).exists()
+        assert session.comments.exclude(review_item=None).exists()
+
+    # The closed review: every kind of comment, a mention, replies, an answered thread.
+    comments = closed.comments.all()
+    assert {c.kind for c in comments if c.parent_id is None} == {
+        "question",
+        "concern",
+        "suggestion",
+        "support",
+    }
+    assert comments.exclude(mentions=None).exists()
+    assert comments.filter(parent__isnull=False).exclude(author__username="manager").exists()
+    answered = comments.filter(resolved_by__username="manager")
+    assert answered.filter(replies__author__username="manager").exists()
+    assert all(c.created_at < closed.held_at for c in comments)
+    # Pre-read votes, with one item the reviewers clearly disagree on.
+    scores = {}
+    for vote in closed.votes.all():
+        scores.setdefault(vote.review_item_id, []).append(vote.score)
+    assert max(max(s) - min(s) for s in scores.values()) >= 4
+    # Decisions with their rationale and commitments, due last quarter and this one.
+    decisions = closed.decisions.all()
+    assert len({d.outcome for d in decisions}) == 5
+    assert all(d.rationale for d in decisions)
+    commitments = Commitment.objects.filter(decision__session=closed)
+    assert set(commitments.values_list("due_quarter__code", flat=True)) == {"2026-Q3", "2026-Q4"}
+    assert set(commitments.values_list("promised_status", flat=True)) == {"done", "in_progress"}
+
+    # This quarter's review: open, compared with the closed one, no decisions yet.
+    assert previous_session(current) == closed
+    assert not current.decisions.exists()
+    assert ChangeReason.objects.filter(session=current).count() in (1, 2)
+    changes = changes_between(before=snapshot_records(closed), after=snapshot_records(current))
+    kinds = {kind for change in changes for kind in change.kinds}
+    assert {"slipped", "done", "added", "dropped"} <= kinds
+    by_title = {change.title: change.kinds for change in changes}
+    assert "slipped" in by_title["Support SLA dashboard"]
+    assert "done" in by_title["Executive weekly KPI pack"]
+
+    # The track record: last quarter's commitments both kept and missed.
+    record = {
+        row.quarter: row for row in track_record(check_commitments(all_commitments(), today=TODAY))
+    }
+    assert record["2026-Q3"].kept >= 1
+    assert record["2026-Q3"].missed >= 1
+    assert record["2026-Q4"].kept + record["2026-Q4"].pending >= 1
+    assert record["2026-Q4"].missed == 0
+
+
+def test_the_review_pages_of_the_demo_render(client):
+    from roadmap.models import ReviewSession
+
+    load_demo(today=TODAY, billing=False)
+    for username in ("manager", "vp"):
+        client.force_login(get_user_model().objects.get(username=username))
+        for session in ReviewSession.objects.all():
+            response = client.get(session.get_absolute_url())
+            assert response.status_code == 200
+            assert "Support SLA dashboard" in response.content.decode()
+
+
+def test_loading_the_demo_twice_makes_no_second_review():
+    from roadmap.models import ReviewComment, ReviewSession
+
+    load_demo(today=TODAY, billing=False)
+    sessions, comments = ReviewSession.objects.count(), ReviewComment.objects.count()
+    load_demo(today=TODAY, billing=False)
+    assert ReviewSession.objects.count() == sessions == 2
+    assert ReviewComment.objects.count() == comments
+
+
+@pytest.mark.parametrize("today", [datetime.date(2027, 1, 1), datetime.date(2026, 6, 30)])
+def test_the_demo_reviews_work_on_any_day(today):
+    from roadmap.models import ReviewSession
+    from roadmap.snapshots import previous_session
+    from roadmap.track_record import all_commitments, check_commitments, track_record
+
+    load_demo(today=today, billing=False)
+    closed = ReviewSession.objects.get(status="closed")
+    current = ReviewSession.objects.get(status="open")
+    assert closed.quarter.start_date <= closed.meeting_date <= closed.quarter.end_date
+    assert current.quarter.start_date <= current.meeting_date <= current.quarter.end_date
+    assert previous_session(current) == closed
+    last = track_record(check_commitments(all_commitments(), today=today))[0]
+    assert (last.quarter, last.kept, last.missed) == (closed.quarter.code, 2, 1)

@@ -1,24 +1,13 @@
-"""A realistic demo: an Analytics Engineering team's roadmap for the current quarter and
-the next three, with the people who use Quarterdeck. Safe to run again: nothing is
-duplicated and nothing a user changed since is overwritten."""
+"""The demo roadmap: its people, themes, teams, capacity, items and allocation rules, as
+they stood at last quarter's review."""
 
-import datetime
-import tempfile
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
-
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
-from django.db import transaction
 
 from config.roles import Role
-from cost.allocation import reallocate_all
-from cost.imports import import_files
-from cost.models import AllocationRule, ApiToken, BillingSource
-from cost.synthetic import generate_rows, write_export
-from roadmap.models import Quarter, RoadmapItem, Team, TeamCapacity, Theme
-from roadmap.planning import OPEN_STATUSES, save_item
+from roadmap.models import (
+    RoadmapItem,
+)
 
 DEMO_USERS = [
     # username, password, first, last, role, staff
@@ -96,11 +85,13 @@ class DemoItem:
 
 
 S = RoadmapItem.Status
+# The roadmap as it stood when last quarter's review opened; on a fresh demo it then moves
+# on (SINCE_LAST_REVIEW, NEW_REQUESTS) before this quarter's review opens.
 ITEMS = [
     DemoItem(
         "Find every reader of the legacy nightly sales pipeline",
         "Legacy pipeline retirement",
-        S.DONE,
+        S.IN_PROGRESS,
         -1,
         -1,
         "Use INFORMATION_SCHEMA.JOBS to list who queries `legacy.sales_nightly_*` and how "
@@ -120,7 +111,7 @@ ITEMS = [
     DemoItem(
         "Interview the 20 heaviest legacy sales users",
         "Legacy pipeline retirement",
-        S.IN_PROGRESS,
+        S.PLANNED,
         0,
         0,
         "Learn the real purpose behind *we need the old numbers*: which figures must not "
@@ -376,8 +367,8 @@ ITEMS = [
         "Support SLA dashboard",
         "Dashboards",
         S.IN_PROGRESS,
-        0,
-        0,
+        -1,
+        -1,
         "First response and resolution times by queue and plan.",
         reach=80,
         impact="1",
@@ -392,7 +383,7 @@ ITEMS = [
     DemoItem(
         "Executive weekly KPI pack",
         "Dashboards",
-        S.DONE,
+        S.IN_PROGRESS,
         -1,
         -1,
         "Automated weekly KPI email with commentary slots.",
@@ -585,10 +576,10 @@ ITEMS = [
     DemoItem(
         "Real-time order stream",
         "Cost and platform",
-        S.DROPPED,
+        S.PROPOSED,
         1,
         2,
-        "Dropped at the last review: nobody needs sub-hour freshness yet.",
+        "Stream order events into BigQuery within minutes, for an operations dashboard.",
         reach=20,
         impact="0.5",
         confidence=50,
@@ -617,156 +608,8 @@ DEMO_RULES = [
 ]  # fmt: skip
 
 
-@dataclass(frozen=True)
-class DemoResult:
-    users_created: list[tuple[str, str, str]]  # username, password, role
-    items_created: int
-    items_total: int
-    billing_rows: int = 0
-    api_key: str = ""  # a new token for the finance user, shown once
-
-
-def _quarter(offset: int | None, today: datetime.date) -> Quarter | None:
-    if offset is None:
-        return None
-    current = Quarter.from_code(Quarter.code_for_date(today))
-    return Quarter.objects.for_code(current.shifted(offset))
-
-
-def _first_run_touches(manager) -> None:
-    """On a fresh demo: a manual priority order that differs from RICE and WSJF in places
-    (as a real one does), and one re-estimated item so the history shows an edit."""
-    open_items = list(RoadmapItem.objects.filter(status__in=OPEN_STATUSES))
-    open_items.sort(key=lambda item: (item.target_quarter.index, -(item.wsjf_score() or 0)))
-    for rank, item in enumerate(open_items, start=1):
-        item.rank = rank
-    RoadmapItem.objects.bulk_update(open_items, ["rank"])
-    item = RoadmapItem.objects.get(title="Partition and cluster the five most expensive tables")
-    item.effort_weeks = Decimal("5")
-    item.rice_effort_months = Decimal("1.5")
-    item.description += " Re-estimated after a spike: two tables need a backfill."
-    save_item(
-        item=item,
-        requesting_teams=item.requesting_teams.all(),
-        depends_on=item.depends_on.all(),
-        expected_version=item.version,
-        by=manager,
-    )
-
-
-@transaction.atomic
-def load_demo(*, today: datetime.date, billing: bool = True) -> DemoResult:
-    User = get_user_model()
-    users_created = []
-    for username, password, first, last, role, staff in DEMO_USERS:
-        user, created = User.objects.get_or_create(
-            username=username,
-            defaults={
-                "first_name": first,
-                "last_name": last,
-                "is_staff": staff,
-                "email": f"{username}@example.com",
-            },
-        )
-        if created:
-            user.set_password(password)
-            user.save()
-            users_created.append((username, password, role))
-        user.groups.add(Group.objects.get(name=role))
-    manager = User.objects.get(username="manager")
-
-    for position, (name, colour, description) in enumerate(THEMES):
-        Theme.objects.get_or_create(
-            name=name, defaults={"colour": colour, "description": description, "position": position}
-        )
-    for name, slug, rate in TEAMS:
-        Team.objects.get_or_create(
-            slug=slug, defaults={"name": name, "weekly_rate": rate, "currency": "USD"}
-        )
-    ae = Team.objects.get(slug="ae")
-    for offset, weeks in CAPACITY.items():
-        TeamCapacity.objects.get_or_create(
-            quarter=_quarter(offset, today), team=ae, defaults={"person_weeks": weeks}
-        )
-
-    themes = {theme.name: theme for theme in Theme.objects.all()}
-    teams = {team.slug: team for team in Team.objects.all()}
-    existing = set(RoadmapItem.objects.values_list("title", flat=True))
-    created = 0
-    for spec in ITEMS:
-        if spec.title in existing:
-            continue
-        wsjf = spec.wsjf or (None, None, None, None)
-        item = RoadmapItem(
-            title=spec.title,
-            description=spec.description,
-            theme=themes[spec.theme],
-            owner=manager,
-            team=teams[spec.team],
-            status=spec.status,
-            start_quarter=_quarter(spec.start, today),
-            target_quarter=_quarter(spec.target, today),
-            reach=spec.reach,
-            impact=Decimal(spec.impact) if spec.impact else None,
-            confidence=spec.confidence,
-            rice_effort_months=Decimal(spec.rice_effort) if spec.rice_effort else None,
-            business_value=wsjf[0],
-            time_criticality=wsjf[1],
-            risk_reduction=wsjf[2],
-            job_size=wsjf[3],
-            effort_weeks=Decimal(spec.effort_weeks) if spec.effort_weeks else None,
-            currency="USD",
-            bq_monthly_cost_change=Decimal(spec.bq_change) if spec.bq_change else None,
-            one_off_cost=Decimal(spec.one_off) if spec.one_off else None,
-            users_affected=spec.users,
-            hours_saved_per_month=Decimal(spec.hours_saved) if spec.hours_saved else None,
-            benefit_chain=spec.chain,
-            benefit_narrative=spec.narrative,
-            risks=spec.risks,
-            evidence_links=spec.evidence,
-        )
-        depends = RoadmapItem.objects.filter(title__in=spec.depends_on)
-        save_item(
-            item=item,
-            requesting_teams=[teams[slug] for slug in spec.requesters],
-            depends_on=depends,
-            expected_version=None,
-            by=manager,
-        )
-        created += 1
-    if created == len(ITEMS):
-        _first_run_touches(manager)
-    billing_rows = _load_billing(today=today, teams=teams) if billing else 0
-    api_key = ""
-    if any(username == "finance" for username, _password, _role in users_created):
-        _token, api_key = ApiToken.issue(user=User.objects.get(username="finance"), name="demo")
-    return DemoResult(
-        users_created=users_created,
-        items_created=created,
-        items_total=RoadmapItem.objects.count(),
-        billing_rows=billing_rows,
-        api_key=api_key,
-    )
-
-
-def _load_billing(*, today: datetime.date, teams: dict[str, Team]) -> int:
-    """Twelve months of a generated billing export (up to today), imported as a real file
-    would be, and the allocation rules that attribute it. Skipped once loaded."""
-    if BillingSource.objects.filter(name=DEMO_SOURCE).exists():
-        return 0
-    first = (today.replace(day=1) - datetime.timedelta(days=330)).replace(day=1)
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "gcp_billing_export_v1_01A2B3_C4D5E6_F7A8B9.jsonl.gz"
-        write_export(path, generate_rows(first_month=first, months=12, hours_per_day=2,
-                                         until=today))  # fmt: skip
-        run = import_files(paths=[path], source_name=DEMO_SOURCE, by_name="load_demo")
-    items = {item.title: item for item in RoadmapItem.objects.all()}
-    for position, (name, project, key, value, team, item) in enumerate(DEMO_RULES, start=1):
-        AllocationRule.objects.get_or_create(
-            name=name,
-            defaults={"position": position, "match_project": project, "match_label_key": key,
-                      "match_label_value": value, "team": teams[team],
-                      "roadmap_item": items.get(item)},
-        )  # fmt: skip
-    reallocate_all()
-    return run.rows_read
+# --- Two quarterly reviews -----------------------------------------------------------------
+# Last quarter's review is held and closed on ITEMS as they stood; the roadmap then moves on
+# (SINCE_LAST_REVIEW, NEW_REQUESTS) and this quarter's review opens on the result, so its
+# "changes since the previous review" and the track record of commitments show something.
+# In texts, {last}, {current}, {next} and {next3} stand for quarter codes.
