@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-SCENARIOS = ["roadmap", "billing", "api"]
+SCENARIOS = ["roadmap", "review", "billing", "api"]
 
 
 def _run_one(database_url: str, label: str, scenario: str) -> list[dict]:

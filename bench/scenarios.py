@@ -31,7 +31,16 @@ from cost.breakdowns import Query, compute_breakdown  # noqa: E402
 from cost.facts import DailyFact, store_facts  # noqa: E402
 from cost.models import AllocationRule, ApiToken, BillingSource, ImportRun  # noqa: E402
 from cost.synthetic import generate_rows, write_export  # noqa: E402
-from roadmap.models import Quarter, RoadmapItem, Team, TeamCapacity, Theme  # noqa: E402
+from roadmap.models import (  # noqa: E402
+    PriorityVote,
+    Quarter,
+    ReviewComment,
+    ReviewSession,
+    RoadmapItem,
+    Team,
+    TeamCapacity,
+    Theme,
+)
 
 WARMUP = 5
 REPEATS = 30
@@ -140,6 +149,60 @@ def roadmap_pages(database: str) -> list[dict]:
         timings, queries = time_get(client, url)
         rows.append(result(database, name, timings, bar, queries))
     return rows
+
+
+def review_page(database: str) -> list[dict]:
+    """A session of 150 items with 500 comments (threads, replies, an edit), two reviewers'
+    votes on every item and ten decisions, read by the manager and by a reviewer."""
+    from roadmap.reviews import add_comment, advance_session, edit_comment, record_decision
+
+    seed_roadmap(150)
+    User = get_user_model()
+    manager = User.objects.create(username="bench-manager", first_name="Mika")
+    manager.groups.add(Group.objects.get_or_create(name="Manager")[0])
+    reviewers = []
+    for name in ("bench-vp", "bench-peer"):
+        user = User.objects.create(username=name)
+        user.groups.add(Group.objects.get_or_create(name="Reviewer")[0])
+        reviewers.append(user)
+    session = ReviewSession.objects.create(
+        quarter=Quarter.objects.for_code(Quarter.current_code()), title="Bench review",
+        meeting_date=datetime.date.today(),
+    )  # fmt: skip
+    session.reviewers.set(reviewers)
+    session = advance_session(session_id=session.pk, from_status="draft", by=manager)
+    rows = list(session.items.order_by("position"))
+    threads = [
+        add_comment(session=session, author=reviewers[n % 2], kind="question",
+                    body=f"Why is **{row.title}** worth it now? @bench-peer", review_item=row)
+        for n, row in enumerate(rows[:100])
+    ]  # fmt: skip
+    edit_comment(comment=threads[0], by=reviewers[0], body="Edited: why now?")
+    for thread in threads[:100]:
+        add_comment(session=session, author=manager, body="Because the *logs* say so.",
+                    parent=thread)  # fmt: skip
+    ReviewComment.objects.bulk_create(
+        ReviewComment(session=session, review_item=rows[n % len(rows)], author=reviewers[1],
+                      kind="concern", body=f"Concern {n}: the cost per hour saved is high.")
+        for n in range(300)
+    )  # fmt: skip
+    PriorityVote.objects.bulk_create(
+        PriorityVote(session=session, review_item=row, reviewer=reviewer, value=1 + n % 5,
+                     urgency=1 + (n * 3) % 5)
+        for n, row in enumerate(rows) for reviewer in reviewers
+    )  # fmt: skip
+    for row in rows[:10]:
+        record_decision(review_item=row, outcome="approved", rationale="Go.", commitments=[],
+                        by=manager)  # fmt: skip
+    url = session.get_absolute_url()
+    out = []
+    for label, user in (("manager", manager), ("reviewer", reviewers[0])):
+        client = Client()
+        client.force_login(user)
+        timings, queries = time_get(client, url)
+        out.append(result(database, f"review session, 150 items, 500 comments ({label})",
+                          timings, None, queries))  # fmt: skip
+    return out
 
 
 EXPORT = Path(__file__).resolve().parent / "results" / "export-1m-v3.jsonl.gz"
@@ -395,6 +458,7 @@ SCENARIOS: dict[str, Callable[[str], list[dict]]] = {
     "roadmap": roadmap_pages,
     "billing": billing_import,
     "api": api_reports,
+    "review": review_page,
 }
 
 
