@@ -4,6 +4,7 @@ import datetime
 import json
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from django.contrib.auth.models import Group  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from cost.allocation import reallocate_all  # noqa: E402
 from cost.breakdowns import Query, compute_breakdown  # noqa: E402
@@ -203,6 +205,70 @@ def review_page(database: str) -> list[dict]:
         out.append(result(database, f"review session, 150 items, 500 comments ({label})",
                           timings, None, queries))  # fmt: skip
     return out
+
+
+def _pdf_pages(pdf: bytes) -> str:
+    """The page count from poppler's pdfinfo (installed by make test), or '?'."""
+    import shutil
+
+    if not shutil.which("pdfinfo"):
+        return "?"
+    info = subprocess.run(["pdfinfo", "-"], input=pdf, capture_output=True, check=False)  # noqa: S607
+    found = re.search(rb"Pages:\s+(\d+)", info.stdout)
+    return found[1].decode() if found else "?"
+
+
+def review_pack(database: str) -> list[dict]:
+    """A pack for a session of 150 items with 300 comments and twelve months of cost."""
+    import tempfile
+
+    from cost.imports import import_files
+    from roadmap.review_packs import build_content, render_html, render_pdf
+    from roadmap.reviews import add_comment, advance_session
+
+    seed_roadmap(150)
+    today = datetime.date.today()
+    first = datetime.date(today.year - 1, today.month, 1)
+    with tempfile.TemporaryDirectory() as folder:
+        export = Path(folder) / "export.jsonl.gz"
+        write_export(export, generate_rows(first_month=first, months=13, hours_per_day=4,
+                                           until=today))  # fmt: skip
+        import_files(paths=[export], source_name="bench")
+    User = get_user_model()
+    manager = User.objects.create(username="bench-manager")
+    manager.groups.add(Group.objects.get_or_create(name="Manager")[0])
+    reviewer = User.objects.create(username="bench-vp", first_name="Valerie")
+    reviewer.groups.add(Group.objects.get_or_create(name="Reviewer")[0])
+    session = ReviewSession.objects.create(
+        quarter=Quarter.objects.for_code(Quarter.current_code()), title="Bench review",
+        meeting_date=today,
+    )  # fmt: skip
+    session.reviewers.set([reviewer])
+    session = advance_session(session_id=session.pk, from_status="draft", by=manager)
+    rows = list(session.items.order_by("position"))
+    threads = [
+        add_comment(session=session, author=reviewer, kind="question", review_item=row,
+                    body=f"Why is **{row.title}** worth it now? コストは?")
+        for row in rows[:150]
+    ]  # fmt: skip
+    for thread in threads:
+        add_comment(session=session, author=manager, body="Because the logs say so.",
+                    parent=thread)  # fmt: skip
+    html_ms, pdf_ms, pages = [], [], "?"
+    for _ in range(3):
+        started = time.perf_counter()
+        content = build_content(session=session, as_of=timezone.now())
+        html = render_html(content, generated_at=timezone.now())
+        html_ms.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        pdf = render_pdf(html)
+        pdf_ms.append((time.perf_counter() - started) * 1000)
+        pages = _pdf_pages(pdf)
+    note = f"{len(rows)} items, {session.comments.count()} comments, {len(pdf):,} bytes"
+    html_row = result(database, "review pack as HTML (content + page)", html_ms, 1000)
+    pdf_row = result(database, "review pack as PDF (WeasyPrint, from the HTML)", pdf_ms, 5000)
+    html_row["note"], pdf_row["note"] = note, f"{pages} pages A4"
+    return [html_row, pdf_row]
 
 
 EXPORT = Path(__file__).resolve().parent / "results" / "export-1m-v3.jsonl.gz"
@@ -459,6 +525,7 @@ SCENARIOS: dict[str, Callable[[str], list[dict]]] = {
     "billing": billing_import,
     "api": api_reports,
     "review": review_page,
+    "pack": review_pack,
 }
 
 

@@ -214,7 +214,7 @@ def monthly_cost(
         MonthlyCost(
             currency=currency,
             months=months,
-            stacks=_fold_stacks(
+            stacks=fold_stacks(
                 [
                     Stack(label=label, amounts=tuple(amounts), unallocated=is_unallocated)
                     for (label, is_unallocated), amounts in grid[currency].items()
@@ -226,7 +226,7 @@ def monthly_cost(
     ]
 
 
-def _fold_stacks(stacks: list[Stack], *, max_stacks: int) -> tuple[Stack, ...]:
+def fold_stacks(stacks: list[Stack], *, max_stacks: int) -> tuple[Stack, ...]:
     ordered = sorted(stacks, key=lambda stack: (-abs(stack.total), stack.label))
     kept = [stack for stack in ordered if not stack.unallocated]
     # Unallocated cost is never hidden in 'Other': it is what the rules still miss.

@@ -8,6 +8,7 @@ from roadmap.models import (
     Quarter,
     ReviewComment,
     ReviewItem,
+    ReviewPack,
     ReviewSession,
     RoadmapItem,
     Team,
@@ -124,3 +125,10 @@ class DecisionAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
 class CommitmentAdmin(ReadOnlyAdmin):
     list_display = ["description", "item", "owner", "promised_status", "due_quarter"]
     list_filter = ["due_quarter"]
+
+
+@admin.register(ReviewPack)
+class ReviewPackAdmin(ReadOnlyAdmin):
+    list_display = ["session", "version", "created_by", "created_at", "data_as_of", "content_hash"]
+    list_filter = ["session"]
+    exclude = ["html", "markdown", "pdf"]  # downloaded from the session page

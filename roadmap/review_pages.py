@@ -73,6 +73,7 @@ class SessionPage:
     record: list[QuarterRecord]
     open_threads: int
     comment_count: int
+    packs: list
 
     @property
     def can_comment(self) -> bool:
@@ -182,4 +183,16 @@ def build_session_page(*, session: ReviewSession, user: AbstractBaseUser) -> Ses
         record=track_record(every_commitment),
         open_threads=sum(1 for c in comments if c.parent_id is None and c.resolved_at is None),
         comment_count=sum(1 for c in comments if not c.is_deleted),
+        packs=list(
+            session.packs.select_related("created_by").only(
+                "version",
+                "created_at",
+                "data_as_of",
+                "content_hash",
+                "created_by__username",
+                "created_by__first_name",
+                "created_by__last_name",
+                "session_id",
+            )
+        ),
     )

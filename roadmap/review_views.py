@@ -4,7 +4,7 @@ states its roles with `allowed_roles`; the session itself is checked by `_sessio
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.views import View
@@ -21,7 +21,8 @@ from roadmap.forms import (
     VoteForm,
     saved_quarter,
 )
-from roadmap.models import ReviewComment, ReviewItem, ReviewSession
+from roadmap.models import ReviewComment, ReviewItem, ReviewPack, ReviewSession
+from roadmap.review_packs import build_review_pack
 from roadmap.review_pages import build_session_page
 from roadmap.reviews import (
     CommitmentInput,
@@ -330,3 +331,42 @@ class DecisionView(RoleRequiredMixin, View):
             return self._render(request, review_item, form, commitments, status=409)
         messages.success(request, _("Decision recorded."))
         return _back(review_item.session, f"#item-{review_item.pk}")
+
+
+class PackBuildView(ReviewActionMixin, View):
+    """Managers: build the session's review pack (a new kept version, HTML, PDF and
+    Markdown, from the snapshot and the cost data as of now)."""
+
+    allowed_roles = MANAGERS
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        session = _session(request, pk)
+        pack = build_review_pack(session=session, by=request.user)
+        messages.success(
+            request,
+            _("Review pack version %(version)s is ready: HTML, PDF and Markdown.")
+            % {"version": pack.version},
+        )
+        return _back(session, "#packs")
+
+
+class PackView(RoleRequiredMixin, View):
+    """Managers, and the reviewers invited to the session once it is open: one kept
+    version of its pack, as HTML (in the browser), PDF or Markdown (downloads)."""
+
+    allowed_roles = PARTICIPANTS
+    TYPES = {"html": "text/html; charset=utf-8", "pdf": "application/pdf",
+             "md": "text/markdown; charset=utf-8"}  # fmt: skip
+
+    def get(self, request: HttpRequest, pk: int, version: int, fmt: str) -> HttpResponse:
+        session = _session(request, pk)
+        if fmt not in self.TYPES:
+            raise Http404
+        pack = get_object_or_404(ReviewPack.objects.select_related("session__quarter"),
+                                 session=session, version=version)  # fmt: skip
+        body = {"html": pack.html, "pdf": bytes(pack.pdf), "md": pack.markdown}[fmt]
+        response = HttpResponse(body, content_type=self.TYPES[fmt])
+        disposition = "inline" if fmt == "html" else "attachment"
+        response["Content-Disposition"] = f'{disposition}; filename="{pack.file_name(fmt)}"'
+        response["X-Content-Hash"] = pack.content_hash
+        return response

@@ -239,12 +239,15 @@ def item_changes(before: dict | None, after: dict | None, *, moved: bool = False
     if before is None:
         return [Change(ChangeKind.ADDED, "", after["target_quarter"] or "")]
     if after is None:
-        return [Change(ChangeKind.DROPPED, before["status"], _("deleted"))]
+        status = dict(RoadmapItem.Status.choices)[before["status"]]
+        return [Change(ChangeKind.DROPPED, str(status).lower(), _("deleted"))]
     changes = []
+    label = dict(RoadmapItem.Status.choices)
+    was, now = str(label[before["status"]]).lower(), str(label[after["status"]]).lower()
     if after["status"] == dropped and before["status"] != dropped:
-        changes.append(Change(ChangeKind.DROPPED, before["status"], after["status"]))
+        changes.append(Change(ChangeKind.DROPPED, was, now))
     if after["status"] == done and before["status"] != done:
-        changes.append(Change(ChangeKind.DONE, before["status"], after["status"]))
+        changes.append(Change(ChangeKind.DONE, was, now))
     was, now = _quarter_index(before["target_quarter"]), _quarter_index(after["target_quarter"])
     if was is not None and now is not None and was != now:
         kind = ChangeKind.SLIPPED if now > was else ChangeKind.PULLED_IN

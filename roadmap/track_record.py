@@ -46,18 +46,21 @@ class QuarterRecord:
 
 
 def check_commitments(
-    commitments: Iterable[Commitment], *, today: datetime.date | None = None
+    commitments: Iterable[Commitment],
+    *,
+    today: datetime.date | None = None,
+    as_of: datetime.datetime | None = None,
 ) -> list[CommitmentCheck]:
-    """One history query for all the commitments' items. Expects due_quarter loaded."""
+    """One history query for all the commitments' items. Expects due_quarter loaded.
+    `as_of`: judge by the items' history up to that moment (a review pack's time)."""
     commitments = list(commitments)
-    today = today or timezone.localdate()
+    today = today or (timezone.localdate(as_of) if as_of else timezone.localdate())
     item_ids = {c.item_id for c in commitments if c.item_id}
     first_reached: dict[tuple[int, str], datetime.date] = {}
-    records = (
-        RoadmapItem.history.filter(id__in=item_ids)
-        .order_by("history_date")
-        .values_list("id", "status", "history_date")
-    )
+    history = RoadmapItem.history.filter(id__in=item_ids)
+    if as_of is not None:
+        history = history.filter(history_date__lte=as_of)
+    records = history.order_by("history_date").values_list("id", "status", "history_date")
     for item_id, status, moment in records:
         for promise, statuses in REACHED.items():
             if status in statuses:

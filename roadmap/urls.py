@@ -43,6 +43,12 @@ urlpatterns = [
         reviews.DecisionView.as_view(),
         name="decision",
     ),
+    path("reviews/<int:pk>/packs/", reviews.PackBuildView.as_view(), name="pack-build"),
+    path(
+        "reviews/<int:pk>/packs/<int:version>/<str:fmt>/",
+        reviews.PackView.as_view(),
+        name="pack",
+    ),
     path(
         "reviews/<int:pk>/reasons/<int:item_key>/",
         reviews.ChangeReasonView.as_view(),

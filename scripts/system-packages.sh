@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Debian packages the test suite needs (browser tests drive Debian's chromium).
+# Debian packages the test suite needs: chromium (browser tests), fonts-noto-cjk (review
+# packs render Japanese and other CJK text in their PDF), poppler-utils (tests read the
+# PDF's text layer with pdftotext).
 # Installs what is missing when run as root (or with sudo); otherwise says what to install.
 set -euo pipefail
 
-PACKAGES=(chromium)
+PACKAGES=(chromium fonts-noto-cjk poppler-utils)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

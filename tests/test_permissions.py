@@ -4,9 +4,11 @@ anonymous visitors are sent to sign in (pages) or refused (API)."""
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from config.roles import Role
 from cost.models import AllocationRule
+from roadmap.models import ReviewPack
 from roadmap.reviews import add_comment
 from tests.cost.factories import CostFactFactory, ImportRunFactory
 from tests.roadmap.factories import (
@@ -59,6 +61,8 @@ ROUTES = [
     ("roadmap:decision", "review_item", "get", MANAGER),
     ("roadmap:decision", "review_item", "post", MANAGER),
     ("roadmap:change-reason", "change", "post", MANAGER),
+    ("roadmap:pack-build", "session", "post", MANAGER),
+    ("roadmap:pack", "pack", "get", MANAGER),
     ("cost:overview", None, "get", COST_READERS),
     ("cost:chart", None, "get", COST_READERS),
     ("cost:import-list", None, "get", COST_READERS),
@@ -125,6 +129,14 @@ def _comment():
     return [session.pk, add_comment(session=session, author=author, body="Hm", kind="question").pk]
 
 
+def _pack(session=None):
+    session = session or _open_session()[0]
+    ReviewPack.objects.create(session=session, version=1, data_as_of=timezone.now(),
+                              content_hash="0" * 64, html="<p>Pack</p>", markdown="# Pack",
+                              pdf=b"%PDF-1.7")  # fmt: skip
+    return [session.pk, 1, "pdf"]
+
+
 def _review_item():
     session, row = _open_session()
     return [session.pk, row.pk]
@@ -142,6 +154,7 @@ OBJECTS = {
     "comment": _comment,
     "review_item": _review_item,
     "change": _change,
+    "pack": _pack,
     "item": lambda: RoadmapItemFactory().pk,
     "run": lambda: ImportRunFactory().pk,
     "rule": lambda: AllocationRule.objects.create(name="Everything", team=TeamFactory()).pk,
@@ -294,6 +307,8 @@ REVIEWER_ROUTES = [
     ("roadmap:change-reason", "review_item", "post", False),
     ("roadmap:item-edit", "item", "get", False),
     ("roadmap:item-edit", "item", "post", False),
+    ("roadmap:pack", "pack", "get", True),
+    ("roadmap:pack-build", "session", "post", False),
 ]
 
 
@@ -313,6 +328,7 @@ def test_invited_reviewers_comment_and_vote_but_change_nothing_else(name, needs,
         "own comment": lambda: [session.pk, add_comment(session=session, author=reviewer,
                                                         body="Mine", kind="concern").pk],
         "item": [row.item_key],
+        "pack": lambda: _pack(session),
     }[needs]  # fmt: skip
     url = reverse(name, args=args() if callable(args) else args)
     client = Client()

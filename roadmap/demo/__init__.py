@@ -53,6 +53,7 @@ from roadmap.models import (
     Theme,
 )
 from roadmap.planning import OPEN_STATUSES, apply_ranks, save_item
+from roadmap.review_packs import build_review_pack
 from roadmap.reviews import (
     CommitmentInput,
     add_comment,
@@ -195,6 +196,11 @@ def load_demo(*, today: datetime.date, billing: bool = True) -> DemoResult:
         if not ReviewSession.objects.filter(title=_review_title(-1, today)).exists():
             _load_reviews(today=today, manager=manager, themes=themes, teams=teams)
     billing_rows = _load_billing(today=today, teams=teams) if billing else 0
+    if billing_rows:
+        # The open review has its pack ready, built on the demo's own billing data.
+        current = ReviewSession.objects.filter(status=ReviewSession.Status.OPEN).first()
+        if current is not None and not current.packs.exists():
+            build_review_pack(session=current, by=manager)
     api_key = ""
     if any(username == "finance" for username, _password, _role in users_created):
         _token, api_key = ApiToken.issue(user=User.objects.get(username="finance"), name="demo")

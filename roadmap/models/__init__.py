@@ -30,6 +30,7 @@ from roadmap.models.reviews import (
     PriorityVote,
     ReviewComment,
     ReviewItem,
+    ReviewPack,
     ReviewSession,
     ReviewSessionQuerySet,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "QuarterQuerySet",
     "ReviewComment",
     "ReviewItem",
+    "ReviewPack",
     "ReviewSession",
     "ReviewSessionQuerySet",
     "RoadmapItem",

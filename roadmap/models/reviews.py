@@ -313,3 +313,51 @@ class Commitment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.description} ({self.due_quarter})"
+
+
+class ReviewPack(models.Model):
+    """One generated version of a session's review pack, in its three formats. Never
+    changed: generating again makes a new version."""
+
+    class Format(models.TextChoices):
+        HTML = "html", "HTML"
+        PDF = "pdf", "PDF"
+        MARKDOWN = "md", "Markdown"
+
+    session = models.ForeignKey(ReviewSession, on_delete=models.CASCADE, related_name="packs")
+    version = models.PositiveIntegerField(_("version"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("generated"), auto_now_add=True)
+    data_as_of = models.DateTimeField(
+        _("data as of"), help_text=_("Comments, decisions and cost as they were at this moment.")
+    )
+    content_hash = models.CharField(
+        _("content hash"), max_length=64, help_text=_("SHA-256 of the content, without the time.")
+    )
+    html = models.TextField(editable=False)
+    markdown = models.TextField(editable=False)
+    pdf = models.BinaryField(editable=False)
+
+    class Meta:
+        ordering = ["session", "-version"]
+        verbose_name = _("review pack")
+        verbose_name_plural = _("review packs")
+        constraints = [
+            models.UniqueConstraint(fields=["session", "version"], name="pack_version_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session.title} pack v{self.version}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise FrozenSnapshotError(f"{self} is a kept version and cannot change")
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("roadmap:pack", args=[self.session_id, self.version, "html"])
+
+    def file_name(self, fmt: str) -> str:
+        return f"review-pack-{self.session.quarter.code}-v{self.version}.{fmt}"

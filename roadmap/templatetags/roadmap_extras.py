@@ -78,3 +78,24 @@ def snap_number(value: str | int | None) -> str:
     if value is None or value == "":
         return "—"
     return number(Decimal(str(value)) if isinstance(value, str) else value)
+
+
+@register.filter
+def css_string(value) -> str:
+    """Text safe inside a double-quoted CSS string in a <style> element: quotes,
+    backslashes, line breaks and < > & become CSS escapes, so no title can end the string
+    or the element."""
+    return "".join(f"\\{ord(c):x} " if c in "\\\"'<>&\n\r" else c for c in str(value))
+
+
+@register.filter
+def status_label(value: str) -> str:
+    from roadmap.models import RoadmapItem
+
+    return str(dict(RoadmapItem.Status.choices).get(value, value))
+
+
+@register.filter
+def md_cell(value) -> str:
+    """Text for one cell of a Markdown table: a pipe or a line break would end the cell."""
+    return " ".join(str(value or "").split()).replace("|", "\\|")

@@ -15,3 +15,13 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+
+// Buttons that start long work (a review pack takes seconds) say so and cannot be
+// clicked twice.
+document.addEventListener("submit", (event) => {
+  const button = event.target.querySelector("button[data-busy-text]");
+  if (button) {
+    button.disabled = true;
+    button.textContent = button.dataset.busyText;
+  }
+});

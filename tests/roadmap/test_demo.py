@@ -81,7 +81,14 @@ def test_demo_billing_export_is_imported_and_attributed():
     assert allocated["n"] > unallocated["n"] > 0  # the sandbox project has no team
     legacy = RoadmapItem.objects.get(title__startswith="Migrate legacy sales readers")
     assert CostFact.objects.filter(allocation_rule__roadmap_item=legacy).exists()
+    # The open review has its pack ready.
+    from roadmap.models import ReviewPack
+
+    pack = ReviewPack.objects.get()
+    assert pack.session.status == "open"
+    assert bytes(pack.pdf).startswith(b"%PDF-")
     assert load_demo(today=TODAY).billing_rows == 0  # idempotent
+    assert ReviewPack.objects.count() == 1
 
 
 def test_load_demo_command_prints_the_logins(capsys):

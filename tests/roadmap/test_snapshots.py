@@ -72,7 +72,7 @@ def test_every_kind_of_change_between_two_snapshots_with_before_and_after():
         )],
         6: [("done", "planned", "done")],
         7: [("dropped", "planned", "dropped")],
-        9: [("done", "in_progress", "done")],
+        9: [("done", "in progress", "done")],
         10: [("added", "", "2027-Q2")],
         8: [("dropped", "planned", "deleted")],
     }  # fmt: skip

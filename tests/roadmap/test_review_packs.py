@@ -1,0 +1,215 @@
+"""Review packs: figures against independent sums of the export and the items, the same
+content when rebuilt for the same moment, Japanese text in the PDF, kept versions."""
+
+import datetime
+import subprocess
+from collections import defaultdict
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from config.roles import Role
+from cost.imports import import_files
+from cost.models import AllocationRule
+from cost.money import Money
+from cost.synthetic import generate_rows, write_export
+from roadmap.models import FrozenSnapshotError, ReviewPack
+from roadmap.review_packs import build_content, build_review_pack, content_hash
+from roadmap.reviews import add_comment, record_decision
+from tests.cost.test_ingest import read_rows
+from tests.roadmap.factories import (
+    ReviewSessionFactory,
+    RoadmapItemFactory,
+    TeamFactory,
+    UserFactory,
+    advanced,
+    opened,
+    quarter,
+)
+
+pytestmark = pytest.mark.django_db
+JAPANESE_TITLE = "売上ダッシュボードの移行"
+JAPANESE_COMMENT = "コストの内訳を教えてください"
+
+
+@pytest.fixture
+def world(tmp_path):
+    manager = UserFactory(username="mika", first_name="Mika", last_name="Tanaka",
+                          role=Role.MANAGER)  # fmt: skip
+    vp = UserFactory(username="vera", first_name="Vera", last_name="Lind", role=Role.REVIEWER)
+    ae = TeamFactory(name="Analytics Engineering", slug="ae", weekly_rate=Decimal("4000.00"))
+    first = RoadmapItemFactory(title=JAPANESE_TITLE, team=ae, rank=1, effort_weeks=Decimal(5),
+                               bq_monthly_cost_change=Decimal("-100.00"))  # fmt: skip
+    RoadmapItemFactory(title="Orders table", team=ae, rank=2, effort_weeks=Decimal(10),
+                       bq_monthly_cost_change=Decimal("50.00"))  # fmt: skip
+    RoadmapItemFactory(title="Shipped already", team=ae, status="done", effort_weeks=Decimal(99))
+    export = tmp_path / "export.jsonl.gz"
+    rows = generate_rows(first_month=datetime.date(2025, 12, 1), months=12, hours_per_day=1,
+                         until=datetime.date(2026, 11, 20))  # fmt: skip
+    write_export(export, rows)
+    import_files(paths=[export], source_name="export")
+    AllocationRule.objects.create(position=1, name="dbt", match_project="acme-dbt-prod",
+                                  team=ae, roadmap_item=first)  # fmt: skip
+    from cost.allocation import reallocate_all
+
+    reallocate_all()
+    session = opened(ReviewSessionFactory(title="2026-Q4 レビュー", quarter=quarter("2026-Q4"),
+                                          reviewers=[vp]), by=manager)  # fmt: skip
+    add_comment(session=session, author=vp, kind="question", body=JAPANESE_COMMENT,
+                review_item=session.items.get(title=JAPANESE_TITLE))  # fmt: skip
+    return {"session": session, "manager": manager, "vp": vp, "rows": read_rows(export),
+            "first": first}  # fmt: skip
+
+
+def net_by_usage_month(rows: list[dict]) -> dict[tuple[str, str], Decimal]:
+    """Cost + credits per (usage month in the billing time zone, currency), from the file."""
+    zone = ZoneInfo(settings.QUARTERDECK_BILLING_TIME_ZONE)
+    totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for row in rows:
+        start = datetime.datetime.strptime(row["usage_start_time"], "%Y-%m-%d %H:%M:%S %Z")
+        day = start.replace(tzinfo=datetime.UTC).astimezone(zone).date()
+        credits = sum((Decimal(str(c["amount"])) for c in row["credits"]), Decimal(0))
+        totals[(day.strftime("%Y%m"), row["currency"])] += Decimal(str(row["cost"])) + credits
+    return totals
+
+
+def test_the_pack_figures_match_independent_sums(world):
+    content = build_content(session=world["session"], as_of=timezone.now())
+    expected = net_by_usage_month(world["rows"])
+    cost = content.cost
+    assert cost.months[-1] == "202611"
+    (chart,) = cost.by_service
+    for index, month in enumerate(cost.months):
+        assert chart.month_totals[index] == expected.get((month, "USD"), Decimal(0)), month
+    (team_chart,) = cost.by_team
+    assert team_chart.month_totals == chart.month_totals  # the same cost, stacked otherwise
+    (last, change) = cost.month_change[0]
+    assert last == Money(expected[("202610", "USD")], "USD")
+    assert change == Money(expected[("202610", "USD")] - expected[("202609", "USD")], "USD")
+    # People cost of the open items: (5 + 10) weeks x 4,000 USD; the done item is left out.
+    assert content.people_cost == [Money(Decimal("60000"), "USD")]
+    assert content.declared_bq == [Money(Decimal("-50.00"), "USD")]
+    # The quarter so far: October and November up to the last day of data.
+    (forecast,) = cost.forecast
+    assert forecast.so_far.amount == expected[("202610", "USD")] + expected[("202611", "USD")]
+    assert forecast.remaining_days == (datetime.date(2026, 12, 31) - cost.complete_through).days
+    # What the rule naming the first item allocates, against what it declared.
+    (item,) = [i for i in cost.items if i.title == JAPANESE_TITLE]
+    assert item.declared == Money(Decimal("-100.00"), "USD")
+    assert item.actual
+    assert item.actual[0].amount > 0
+    # Every cost table names the API query that gives its figures.
+    assert cost.sources["by_service"].startswith("/api/v1/cost-reports/?group_by=usage_month,")
+    assert "as_of=" in cost.sources["by_service"]
+
+
+def test_the_pack_carries_last_reviews_commitments_and_the_ratio(world):
+    manager, vp = world["manager"], world["vp"]
+    session = world["session"]
+    row = session.items.get(title="Orders table")
+    from roadmap.reviews import CommitmentInput
+
+    promised = [CommitmentInput("Orders table live", quarter("2026-Q3"))]
+    record_decision(review_item=row, outcome="approved", rationale="", by=manager,
+                    commitments=promised)  # fmt: skip
+    advanced(session, "closed", by=manager)
+    current = opened(ReviewSessionFactory(quarter=quarter("2027-Q1"), reviewers=[vp]),
+                     by=manager)  # fmt: skip
+    content = build_content(session=current, as_of=timezone.now())
+    assert [c.commitment.description for c in content.commitments] == ["Orders table live"]
+    assert [(q.quarter, q.kept, q.missed) for q in content.record] == [("2026-Q3", 0, 1)]
+    assert content.previous == session
+    from roadmap.review_packs import render_markdown
+
+    text = render_markdown(content, generated_at=None)
+    assert "Orders table live" in text
+    assert "| 2026-Q3 | 0 | 1 | 0 | 0 % |" in text
+
+
+def test_a_rebuilt_pack_has_the_same_content_hash_and_is_a_new_version(world):
+    session, manager = world["session"], world["manager"]
+    moment = timezone.now()
+    first = build_review_pack(session=session, by=manager, as_of=moment)
+    # Later activity does not reach a pack built for the same moment...
+    add_comment(session=session, author=world["vp"], kind="concern", body="Later concern")
+    second = build_review_pack(session=session, by=manager, as_of=moment)
+    assert (first.version, second.version) == (1, 2)
+    assert second.content_hash == first.content_hash
+    assert "Later concern" not in second.markdown
+    # ...but it does reach a pack built for a later one.
+    later = content_hash(build_content(session=session, as_of=timezone.now()))
+    assert later != first.content_hash
+    # The PDF and the HTML say when they were generated; the hash leaves that out.
+    assert first.pdf[:5] == b"%PDF-"
+    with pytest.raises(FrozenSnapshotError):
+        first.save()
+
+
+def test_japanese_text_is_in_the_pdf_text_layer(world, tmp_path):
+    pack = build_review_pack(session=world["session"], by=world["manager"])
+    path = tmp_path / "pack.pdf"
+    path.write_bytes(bytes(pack.pdf))
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,  # noqa: S607
+                          text=True, check=True).stdout  # fmt: skip
+    assert JAPANESE_TITLE in text
+    assert JAPANESE_COMMENT in text
+    assert "2026-Q4 レビュー" in text
+    assert "Page 1 / " in text  # page numbers in the margin
+
+
+def test_reviewers_download_the_packs_of_their_sessions_only(world):
+    session = world["session"]
+    pack = build_review_pack(session=session, by=world["manager"])
+    vp, outsider = Client(), Client()
+    vp.force_login(world["vp"])
+    outsider.force_login(UserFactory(username="olga", role=Role.REVIEWER))
+    for fmt, kind in (("html", "text/html"), ("pdf", "application/pdf"), ("md", "text/markdown")):
+        url = reverse("roadmap:pack", args=[session.pk, pack.version, fmt])
+        response = vp.get(url)
+        assert response.status_code == 200
+        assert response["Content-Type"].startswith(kind)
+        assert outsider.get(url).status_code == 403
+    assert vp.post(reverse("roadmap:pack-build", args=[session.pk])).status_code == 403
+    assert ReviewPack.objects.count() == 1
+    missing = reverse("roadmap:pack", args=[session.pk, 99, "pdf"])
+    assert vp.get(missing).status_code == 404
+
+
+def test_the_manager_builds_a_pack_from_the_session_page(world):
+    manager = Client()
+    manager.force_login(world["manager"])
+    session = world["session"]
+    response = manager.post(reverse("roadmap:pack-build", args=[session.pk]), follow=True)
+    text = response.content.decode()
+    assert "Review pack version 1 is ready" in text
+    assert reverse("roadmap:pack", args=[session.pk, 1, "pdf"]) in text
+
+
+def test_the_command_writes_a_pack_and_names_a_missing_session(world, tmp_path):
+    out = tmp_path / "pack.md"
+    call_command("build_review_pack", str(world["session"].pk), "--format", "md", "--out",
+                 str(out))  # fmt: skip
+    assert out.read_text().startswith("# 2026-Q4 レビュー")
+    assert ReviewPack.objects.get().version == 1
+    with pytest.raises(CommandError, match="no review session with id 999"):
+        call_command("build_review_pack", "999", "--out", str(out))
+
+
+def test_nothing_a_user_typed_runs_as_script_in_the_pack(world):
+    from roadmap.review_packs import render_html
+
+    session = world["session"]
+    session.title = 'Q4 "</style><script>alert(1)</script>'
+    session.save()
+    add_comment(session=session, author=world["vp"], kind="concern",
+                body="<script>alert(2)</script> [x](javascript:alert(3))")  # fmt: skip
+    html = render_html(build_content(session=session, as_of=timezone.now()), generated_at=None)
+    assert "<script" not in html
+    assert "javascript:" not in html
+    assert "alert(2)" not in html or "&lt;script&gt;alert(2)" in html
