@@ -23,10 +23,21 @@ router = Router()
 
 
 # --- Roadmap (read-only, for finance's planning) -------------------------------------
-from roadmap.api import QuarterViewSet, RoadmapItemViewSet  # noqa: E402
+from roadmap.api import (  # noqa: E402
+    BudgetStatusViewSet,
+    DataProductViewSet,
+    IncidentViewSet,
+    QuarterViewSet,
+    RoadmapItemViewSet,
+)
 
 router.register("roadmap-items", RoadmapItemViewSet, basename="roadmap-item")
 router.register("quarters", QuarterViewSet, basename="quarter")
+router.register("data-products", DataProductViewSet, basename="data-product")
+router.register("incidents", IncidentViewSet, basename="incident")
+# A report, not a collection of objects: a viewset with `list` only, so it sits on the router
+# with the other roadmap endpoints.
+router.register("budget-status", BudgetStatusViewSet, basename="budget-status")
 # --- end roadmap ----------------------------------------------------------------------
 
 # --- Cost (Finance and Manager) ---------------------------------------------------------

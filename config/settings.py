@@ -234,8 +234,10 @@ QUARTERDECK_API_RATE = env_rate("QUARTERDECK_API_RATE", default="600/min")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Quarterdeck API",
     "DESCRIPTION": (
-        "Read-only access to the roadmap (items with their scores, cost and benefit; "
-        "quarters with capacity and planned effort) for finance's planning.\n\n"
+        "Read-only access for finance's planning: BigQuery cost (reports, daily facts, "
+        "FinOps FOCUS, imports and freshness), the roadmap (items with their scores, cost "
+        "and benefit; quarters with capacity and planned effort) and error budgets (data "
+        "products, incidents, budget status).\n\n"
         "Authenticate with an API token, `Authorization: Token <key>` (an admin issues it; "
         "`manage.py create_api_token`), or with a signed-in session. Each endpoint names the "
         "roles it admits. Money is a decimal string with its currency, never a float. "

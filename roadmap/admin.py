@@ -4,7 +4,9 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from roadmap.models import (
     Commitment,
+    DataProduct,
     Decision,
+    Incident,
     Quarter,
     ReviewComment,
     ReviewItem,
@@ -132,3 +134,21 @@ class ReviewPackAdmin(ReadOnlyAdmin):
     list_display = ["session", "version", "created_by", "created_at", "data_as_of", "content_hash"]
     list_filter = ["session"]
     exclude = ["html", "markdown", "pdf"]  # downloaded from the session page
+
+
+@admin.register(DataProduct)
+class DataProductAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "owner", "incidents_allowed", "budget_period"]
+    search_fields = ["name", "slug", "tables"]
+    prepopulated_fields = {"slug": ["name"]}
+    filter_horizontal = ["consumers", "reliability_items"]
+
+
+@admin.register(Incident)
+class IncidentAdmin(SimpleHistoryAdmin):
+    list_display = ["title", "detected_at", "resolved_at", "severity", "impact"]
+    list_filter = ["severity", "impact", "products"]
+    search_fields = ["title", "cause"]
+    date_hierarchy = "detected_at"
+    filter_horizontal = ["products"]
+    raw_id_fields = ["caused_by", "follow_up"]

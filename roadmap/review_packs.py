@@ -3,7 +3,8 @@
 A pack is built from the session's snapshot and from everything else as it was at one
 recorded moment (`as_of`): comments and decisions from their history, cost from the
 billing month versions current then. Rebuilt for the same moment it has the same
-content, and the same content hash (which leaves out only the generation time). Each
+content, and the same content hash (which leaves out only the generation time); error
+budgets count the incidents recorded by then, against the products as they are now. Each
 cost table names the cost-reports API query that gives its figures, and each item its
 id, so every number can be traced back.
 """
@@ -28,9 +29,11 @@ from cost.breakdowns import Query, cost_breakdown
 from cost.charts import monthly_cost_svg
 from cost.money import Money
 from cost.reports import MonthlyCost, Stack, fold_stacks, month_label, month_range, shift_month
+from roadmap.error_budgets import BudgetStatus, State, budget_statuses, exhausted_items
 from roadmap.models import (
     ChangeReason,
     Commitment,
+    DataProduct,
     Decision,
     Quarter,
     ReviewComment,
@@ -144,11 +147,21 @@ class PackContent:
     commitments: list[CommitmentCheck]
     record: list[QuarterRecord]
     threads: list[PackThread]
+    budgets: list[BudgetStatus]  # every data product's error budget on the day of as_of
+    fix_first: dict[int, list[DataProduct]]  # items that restore an exhausted budget, by id
     charts: dict[str, str] = field(default_factory=dict)  # name -> SVG
 
     @property
     def open_threads(self) -> int:
         return sum(1 for thread in self.threads if not thread.resolved)
+
+    @property
+    def budgets_exhausted(self) -> int:
+        return sum(1 for status in self.budgets if status.state == State.EXHAUSTED)
+
+    @property
+    def budgets_at_risk(self) -> int:
+        return sum(1 for status in self.budgets if status.state == State.AT_RISK)
 
 
 def _quantity(value: str | None) -> Decimal | None:
@@ -266,6 +279,7 @@ def build_content(*, session: ReviewSession, as_of: datetime.datetime) -> PackCo
     every = Commitment.objects.filter(decision__session__opened_at__lte=as_of).select_related(
         "due_quarter"
     )
+    budgets = budget_statuses(as_of=as_of)
     return PackContent(
         session=session,
         as_of=as_of,
@@ -284,6 +298,8 @@ def build_content(*, session: ReviewSession, as_of: datetime.datetime) -> PackCo
         commitments=check_commitments(previous_commitments, as_of=as_of),
         record=track_record(check_commitments(every, as_of=as_of)),
         threads=threads,
+        budgets=budgets,
+        fix_first=dict(exhausted_items(budgets)),
     )
 
 

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from roadmap import budget_views as budgets
 from roadmap import review_views as reviews
 from roadmap import views
 
@@ -53,5 +54,16 @@ urlpatterns = [
         "reviews/<int:pk>/reasons/<int:item_key>/",
         reviews.ChangeReasonView.as_view(),
         name="change-reason",
+    ),
+    # Error budgets
+    path("budgets/", budgets.BudgetListView.as_view(), name="budget-list"),
+    path("budgets/products/new/", budgets.ProductFormView.as_view(), name="product-create"),
+    path("budgets/products/<int:pk>/", budgets.ProductDetailView.as_view(), name="product-detail"),
+    path("budgets/products/<int:pk>/edit/", budgets.ProductFormView.as_view(), name="product-edit"),
+    path("budgets/incidents/new/", budgets.IncidentFormView.as_view(), name="incident-create"),
+    path(
+        "budgets/incidents/<int:pk>/edit/",
+        budgets.IncidentFormView.as_view(),
+        name="incident-edit",
     ),
 ]

@@ -20,6 +20,7 @@ from config.roles import Role, RoleRequiredMixin
 from cost.money import Money
 from cost.reports import item_monthly_cost
 from roadmap import scoring
+from roadmap.error_budgets import budget_statuses, exhausted_items
 from roadmap.filters import ItemFilter
 from roadmap.forms import CapacityForm, ImportItemsForm, MoveItemForm, RoadmapItemForm
 from roadmap.history import item_history
@@ -34,6 +35,7 @@ from roadmap.planning import (
     save_item,
     set_capacity,
 )
+from roadmap.reliability import budget_rows, exhausted_budgets_of
 from roadmap.spreadsheets import ImportRejected, export_items, import_items, items_for_export
 
 MANAGERS = frozenset({Role.MANAGER})
@@ -60,10 +62,21 @@ class BoardView(RoleRequiredMixin, TemplateView):
             messages.error(self.request, error.messages[0])
             first = Quarter.current_code()
         board = build_board(first_code=first.upper())
+        # The error-budget lane and the flags on cards: three queries, however many items.
+        # A card knows its item by its address only (planning.Card), so flags are keyed so.
+        today = timezone.localdate()
+        statuses = budget_statuses(today=today)
+        detail_url = reverse("roadmap:item-detail", args=[0]).replace("/0/", "/{}/")
+        flagged = {
+            detail_url.format(pk): [product.name for product in products]
+            for pk, products in exhausted_items(statuses).items()
+        }
         return {
             **super().get_context_data(**kwargs),
             "board": board,
             "current_code": Quarter.current_code(),
+            "budget_lane": budget_rows(statuses, today=today),
+            "flagged_cards": flagged,
         }
 
 
@@ -204,6 +217,7 @@ class ItemDetailView(RoleRequiredMixin, TemplateView):
             # many facts the rules allocate.
             "cost_months": item_monthly_cost(item_id=item.pk, today=timezone.localdate()),
             "cost_rules": list(item.allocation_rules.select_related("team").order_by("position")),
+            "exhausted_budgets": exhausted_budgets_of(item, budget_statuses()),
         }
 
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from config.roles import Role
 from cost.models import AllocationRule
-from roadmap.models import ReviewPack
+from roadmap.models import DataProduct, Incident, ReviewPack
 from roadmap.reviews import add_comment
 from tests.cost.factories import CostFactFactory, ImportRunFactory
 from tests.roadmap.factories import (
@@ -25,6 +25,7 @@ ANYONE = {Role.MANAGER, Role.REVIEWER, Role.FINANCE, None}  # None: signed in, n
 MANAGER = {Role.MANAGER}
 COST_READERS = {Role.MANAGER, Role.FINANCE}
 PARTICIPANTS = {Role.MANAGER, Role.REVIEWER}
+BUDGET_READERS = {Role.MANAGER, Role.REVIEWER, Role.FINANCE}
 NOBODY: set = set()
 
 # (url name, the object whose id the url takes (if any), method, roles allowed)
@@ -63,6 +64,17 @@ ROUTES = [
     ("roadmap:change-reason", "change", "post", MANAGER),
     ("roadmap:pack-build", "session", "post", MANAGER),
     ("roadmap:pack", "pack", "get", MANAGER),
+    # Error budgets: VPs and Finance read the numbers; only managers change them.
+    ("roadmap:budget-list", None, "get", BUDGET_READERS),
+    ("roadmap:product-detail", "product", "get", BUDGET_READERS),
+    ("roadmap:product-create", None, "get", MANAGER),
+    ("roadmap:product-create", None, "post", MANAGER),
+    ("roadmap:product-edit", "product", "get", MANAGER),
+    ("roadmap:product-edit", "product", "post", MANAGER),
+    ("roadmap:incident-create", None, "get", MANAGER),
+    ("roadmap:incident-create", None, "post", MANAGER),
+    ("roadmap:incident-edit", "incident", "get", MANAGER),
+    ("roadmap:incident-edit", "incident", "post", MANAGER),
     ("cost:overview", None, "get", COST_READERS),
     ("cost:chart", None, "get", COST_READERS),
     ("cost:import-list", None, "get", COST_READERS),
@@ -92,6 +104,11 @@ API_ROUTES = [
     ("cost-fact-detail", "fact", "get", PLANNERS),
     ("import-run-list", None, "get", PLANNERS),
     ("import-run-detail", "run", "get", PLANNERS),
+    ("data-product-list", None, "get", PLANNERS),
+    ("data-product-detail", "product", "get", PLANNERS),
+    ("incident-list", None, "get", PLANNERS),
+    ("incident-detail", "incident", "get", PLANNERS),
+    ("budget-status-list", None, "get", PLANNERS),
 ]
 ROLES = [Role.MANAGER, Role.REVIEWER, Role.FINANCE, None]
 
@@ -137,6 +154,17 @@ def _pack(session=None):
     return [session.pk, 1, "pdf"]
 
 
+def _product() -> DataProduct:
+    return DataProduct.objects.create(name="KPI tables", slug="kpi", incidents_allowed=2)
+
+
+def _incident() -> int:
+    incident = Incident.objects.create(title="Revenue doubled", detected_at=timezone.now(),
+                                       severity="sev2", impact="wrong_numbers")  # fmt: skip
+    incident.products.add(_product())
+    return incident.pk
+
+
 def _review_item():
     session, row = _open_session()
     return [session.pk, row.pk]
@@ -160,6 +188,8 @@ OBJECTS = {
     "rule": lambda: AllocationRule.objects.create(name="Everything", team=TeamFactory()).pk,
     "quarter": lambda: quarter("2027-Q1").code,
     "fact": lambda: CostFactFactory().pk,
+    "product": lambda: _product().pk,
+    "incident": _incident,
 }
 
 

@@ -1,7 +1,8 @@
 """A realistic demo: an Analytics Engineering team's roadmap for the current quarter and
-the next three, with the people who use Quarterdeck and two quarterly reviews (last
-quarter's, closed, and this quarter's, open). Safe to run again: nothing is duplicated and
-nothing a user changed since is overwritten."""
+the next three, with the people who use Quarterdeck, two quarterly reviews (last
+quarter's, closed, and this quarter's, open) and the team's data products with the
+incidents of the last two quarters. Safe to run again: nothing is duplicated and nothing a
+user changed since is overwritten."""
 
 import datetime
 import tempfile
@@ -31,6 +32,7 @@ from roadmap.demo.items import (
     THEMES,
     DemoItem,
 )
+from roadmap.demo.reliability import INCIDENTS, PRODUCTS, DemoIncident
 from roadmap.demo.reviews import (
     CURRENT_REVIEW,
     LAST_REVIEW,
@@ -42,7 +44,9 @@ from roadmap.demo.reviews import (
     DemoReview,
 )
 from roadmap.models import (
+    DataProduct,
     Decision,
+    Incident,
     PriorityVote,
     Quarter,
     ReviewComment,
@@ -53,6 +57,7 @@ from roadmap.models import (
     Theme,
 )
 from roadmap.planning import OPEN_STATUSES, apply_ranks, save_item
+from roadmap.reliability import save_incident, save_product
 from roadmap.review_packs import build_review_pack
 from roadmap.reviews import (
     CommitmentInput,
@@ -72,6 +77,8 @@ class DemoResult:
     items_total: int
     billing_rows: int = 0
     api_key: str = ""  # a new token for the finance user, shown once
+    products_created: int = 0
+    incidents_created: int = 0
 
 
 def _quarter(offset: int | None, today: datetime.date) -> Quarter | None:
@@ -195,6 +202,9 @@ def load_demo(*, today: datetime.date, billing: bool = True) -> DemoResult:
         _first_run_touches(manager)
         if not ReviewSession.objects.filter(title=_review_title(-1, today)).exists():
             _load_reviews(today=today, manager=manager, themes=themes, teams=teams)
+    products_created, incidents_created = _load_reliability(
+        today=today, manager=manager, teams=teams
+    )
     billing_rows = _load_billing(today=today, teams=teams) if billing else 0
     if billing_rows:
         # The open review has its pack ready, built on the demo's own billing data.
@@ -210,6 +220,8 @@ def load_demo(*, today: datetime.date, billing: bool = True) -> DemoResult:
         items_total=RoadmapItem.objects.count(),
         billing_rows=billing_rows,
         api_key=api_key,
+        products_created=products_created,
+        incidents_created=incidents_created,
     )
 
 
@@ -234,6 +246,77 @@ def _load_billing(*, today: datetime.date, teams: dict[str, Team]) -> int:
         )  # fmt: skip
     reallocate_all()
     return run.rows_read
+
+
+# --- Data products and their incidents -----------------------------------------------------
+
+
+def _incident_times(
+    spec: DemoIncident, today: datetime.date
+) -> tuple[datetime.datetime, datetime.datetime | None]:
+    offset, days = spec.when
+    day = min(_quarter(offset, today).start_date + datetime.timedelta(days=days), today)
+    detected = timezone.make_aware(
+        datetime.datetime.combine(day, datetime.time.fromisoformat(spec.at))
+    )
+    if spec.lasted_hours is None:
+        return detected, None
+    resolved = detected + datetime.timedelta(hours=spec.lasted_hours)
+    return detected, None if timezone.localdate(resolved) > today else resolved
+
+
+def _load_reliability(*, today: datetime.date, manager, teams: dict[str, Team]) -> tuple[int, int]:
+    """The data products (those not there yet) and, when all of them are new, the
+    incidents of the last two quarters, each recorded shortly after it was detected.
+    Returns (products created, incidents created)."""
+    users = {user.username: user for user in get_user_model().objects.all()}
+    items = {item.title: item for item in RoadmapItem.objects.all()}
+    existing = set(DataProduct.objects.values_list("slug", flat=True))
+    products = {}
+    for spec in PRODUCTS:
+        if spec.slug in existing:
+            continue
+        product = save_product(
+            product=DataProduct(
+                name=spec.name,
+                slug=spec.slug,
+                kind=spec.kind,
+                description=spec.description,
+                owner=users.get(spec.owner),
+                tables="\n".join(spec.tables),
+                incidents_allowed=spec.incidents_allowed,
+                budget_period=spec.budget_period,
+                ready_by=datetime.time.fromisoformat(spec.ready_by) if spec.ready_by else None,
+                late_days_allowed=spec.late_days_allowed,
+            ),
+            consumers=[teams[slug] for slug in spec.consumers],
+            reliability_items=[items[title] for title in spec.reliability_items if title in items],
+        )
+        products[spec.slug] = product
+    if len(products) < len(PRODUCTS):
+        return len(products), 0
+    now = timezone.now()
+    for spec in INCIDENTS:
+        detected, resolved = _incident_times(spec, today)
+        incident = save_incident(
+            incident=Incident(
+                title=spec.title,
+                detected_at=detected,
+                resolved_at=resolved,
+                severity=spec.severity,
+                impact=spec.impact,
+                cause=spec.cause,
+                caused_by=items.get(spec.caused_by),
+                follow_up=items.get(spec.follow_up),
+            ),
+            products=[products[slug] for slug in spec.products],
+            by=manager,
+        )
+        # Recorded when it happened, as a review pack built for an earlier moment sees it.
+        recorded = min(detected + datetime.timedelta(minutes=25), now)
+        Incident.objects.filter(pk=incident.pk).update(created_at=recorded)
+        Incident.history.filter(id=incident.pk).update(history_date=recorded)
+    return len(products), len(INCIDENTS)
 
 
 # --- The two reviews, acted out ------------------------------------------------------------

@@ -22,6 +22,7 @@ from roadmap.models.items import (
     quarter_index,
     validate_url_lines,
 )
+from roadmap.models.reliability import DataProduct, Incident
 from roadmap.models.reviews import (
     ChangeReason,
     Commitment,
@@ -42,8 +43,10 @@ __all__ = [
     "QUARTER_CODE",
     "ChangeReason",
     "Commitment",
+    "DataProduct",
     "Decision",
     "FrozenSnapshotError",
+    "Incident",
     "PriorityVote",
     "Quarter",
     "QuarterQuerySet",

@@ -29,6 +29,7 @@ from config.roles import Role
 from config.wsgi import application
 from cost.imports import import_files
 from cost.models import ApiToken, CostFact
+from tests.api.test_budget_api import Budgets, make_budgets
 from tests.api.test_roadmap_api import Roadmap, make_roadmap, session_client
 from tests.cost.test_ingest import SAMPLE_JSONL
 from tests.roadmap.factories import UserFactory
@@ -89,6 +90,11 @@ CROSS_PARAMETER_RULES = {
 
 
 @pytest.fixture
+def budgets(db) -> Budgets:
+    return make_budgets()
+
+
+@pytest.fixture
 def billing(db) -> SimpleNamespace:
     """A month of a real-looking export, so cost operations answer with data."""
     run = import_files(paths=[SAMPLE_JSONL], source_name="sample")
@@ -115,11 +121,11 @@ def _call_and_validate(case, key: str):
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-def test_every_operation_answers_as_the_schema_says(case, finance_key, roadmap, billing):
+def test_every_operation_answers_as_the_schema_says(case, finance_key, roadmap, billing, budgets):
     _call_and_validate(case, finance_key)
 
 
-def test_objects_that_exist_answer_as_the_schema_says(finance_key, roadmap, billing):
+def test_objects_that_exist_answer_as_the_schema_says(finance_key, roadmap, billing, budgets):
     """Generated ids rarely hit a stored object; these calls make sure 200s are checked
     for every operation that takes one."""
     existing = {
@@ -127,6 +133,8 @@ def test_objects_that_exist_answer_as_the_schema_says(finance_key, roadmap, bill
         "GET /api/v1/quarters/{code}/": {"code": "2027-Q2"},
         "GET /api/v1/cost-facts/{id}/": {"id": billing.fact.pk},
         "GET /api/v1/imports/{id}/": {"id": billing.run.pk},
+        "GET /api/v1/data-products/{id}/": {"id": budgets.revenue.pk},
+        "GET /api/v1/incidents/{id}/": {"id": budgets.shared.pk},
     }
     operations = [result.ok() for result in schema.get_all_operations()]
     for operation in operations:

@@ -223,3 +223,63 @@ def test_the_demo_reviews_work_on_any_day(today):
     assert previous_session(current) == closed
     last = track_record(check_commitments(all_commitments(), today=today))[0]
     assert (last.quarter, last.kept, last.missed) == (closed.quarter.code, 2, 1)
+
+
+def test_the_demo_has_one_exhausted_budget_and_one_to_move_faster_on():
+    from roadmap.error_budgets import State, budget_statuses, exhausted_items
+    from roadmap.models import DataProduct, Incident
+
+    result = load_demo(today=TODAY, billing=False)
+    assert (result.products_created, result.incidents_created) == (5, 12)
+    statuses = {s.product.slug: s for s in budget_statuses(today=TODAY)}
+    exhausted = [slug for slug, s in statuses.items() if s.state == State.EXHAUSTED]
+    assert exhausted == ["executive-kpis"]
+    kpis = statuses["executive-kpis"]
+    assert (kpis.period.label, kpis.used, kpis.allowed, kpis.over) == ("2026-Q4", 3, 2, 1)
+    assert [slug for slug, s in statuses.items() if s.move_faster] == ["revenue-tables"]
+    assert statuses["int-orders-enriched"].state == State.AT_RISK  # 2 of 3, 62 % gone
+    legacy = statuses["legacy-sales-nightly"]
+    assert (legacy.state, legacy.used, legacy.late_days_used) == (State.HEALTHY, 2, 1)
+    flagged = exhausted_items(statuses.values())
+    fix = RoadmapItem.objects.get(title="Freshness and volume checks on the top 50 tables")
+    assert flagged == {fix.pk: [kpis.product]}
+    orders = RoadmapItem.objects.get(title__startswith="int_orders_enriched:")
+    assert orders in kpis.items_spending
+    # An incident on two products; one detected on last quarter's last day, resolved in
+    # this one, which spends last quarter's budget only.
+    refunds = Incident.objects.get(title="Refunds counted twice in booked revenue")
+    assert set(refunds.products.values_list("slug", flat=True)) == {
+        "revenue-tables",
+        "legacy-sales-nightly",
+    }
+    spanning = Incident.objects.get(title="Quarter-end sales load stuck for two nights")
+    assert spanning.detected_at.date() == datetime.date(2026, 9, 30)
+    assert spanning.resolved_at.date() == datetime.date(2026, 10, 2)
+    assert spanning not in legacy.incidents
+    assert DataProduct.objects.get(slug="legacy-sales-nightly").late_days_allowed == 3
+
+
+def test_loading_the_demo_twice_makes_no_second_product_or_incident():
+    from roadmap.models import DataProduct, Incident
+
+    load_demo(today=TODAY, billing=False)
+    products, incidents = DataProduct.objects.count(), Incident.objects.count()
+    links = list(DataProduct.reliability_items.through.objects.values_list("pk", flat=True))
+    again = load_demo(today=TODAY, billing=False)
+    assert (again.products_created, again.incidents_created) == (0, 0)
+    assert (DataProduct.objects.count(), Incident.objects.count()) == (products, incidents)
+    assert list(DataProduct.reliability_items.through.objects.values_list("pk", flat=True)) == (
+        links
+    )
+
+
+@pytest.mark.parametrize("today", [datetime.date(2027, 1, 1), datetime.date(2026, 7, 20)])
+def test_the_demo_budgets_work_on_any_day(today):
+    from roadmap.error_budgets import State, budget_statuses
+    from roadmap.models import Incident
+
+    load_demo(today=today, billing=False)
+    statuses = budget_statuses(today=today)
+    assert [s.product.slug for s in statuses if s.state == State.EXHAUSTED] == ["executive-kpis"]
+    assert not Incident.objects.filter(detected_at__date__gt=today).exists()
+    assert not Incident.objects.filter(resolved_at__date__gt=today).exists()

@@ -213,3 +213,106 @@ def test_nothing_a_user_typed_runs_as_script_in_the_pack(world):
     assert "<script" not in html
     assert "javascript:" not in html
     assert "alert(2)" not in html or "&lt;script&gt;alert(2)" in html
+
+
+def recorded_incident(day: str, *products, title: str, recorded: str | None = None,
+                      impact: str = "wrong_numbers", **fields):  # fmt: skip
+    """Detected at 10:00 local time on `day`, recorded an hour later unless `recorded`."""
+    from roadmap.models import Incident
+
+    detected = timezone.make_aware(datetime.datetime.fromisoformat(f"{day}T10:00:00"))
+    incident = Incident.objects.create(title=title, detected_at=detected, severity="sev2",
+                                       impact=impact, **fields)  # fmt: skip
+    incident.products.set(products)
+    when = timezone.make_aware(datetime.datetime.fromisoformat(recorded)) if recorded else None
+    Incident.objects.filter(pk=incident.pk).update(
+        created_at=when or detected + datetime.timedelta(hours=1)
+    )
+    return incident
+
+
+@pytest.fixture
+def budgets(world):
+    """Three products on 2026-11-26 (day 57 of the quarter's 92): one exhausted, one
+    healthy with a freshness objective, one yearly and untouched."""
+    from roadmap.models import DataProduct, RoadmapItem
+
+    orders = RoadmapItem.objects.get(title="Orders table")
+    kpis = DataProduct.objects.create(name="Executive KPIs", slug="kpis", incidents_allowed=2)
+    kpis.reliability_items.add(world["first"])
+    sales = DataProduct.objects.create(name="Legacy sales", slug="sales", incidents_allowed=4,
+                                       ready_by=datetime.time(7), late_days_allowed=3)  # fmt: skip
+    sales.reliability_items.add(orders)
+    DataProduct.objects.create(name="Revenue", slug="revenue", incidents_allowed=4,
+                               budget_period="year")  # fmt: skip
+    recorded_incident("2026-09-30", kpis, title="Last quarter's outage")
+    recorded_incident("2026-10-07", kpis, title="EMEA revenue showed zero")
+    recorded_incident("2026-10-21", kpis, sales, title="Orders counted twice", caused_by=orders)
+    recorded_incident("2026-11-19", kpis, title="KPI email sent with stale numbers")
+    recorded_incident("2026-11-04", sales, title="Sales tables late", impact="late_data")
+    # Detected before the pack's moment but recorded after it: not in the pack.
+    recorded_incident("2026-11-25", kpis, sales, title="Recorded too late",
+                      recorded="2026-11-27T09:00:00")  # fmt: skip
+    return timezone.make_aware(datetime.datetime(2026, 11, 26, 12, 0))
+
+
+def test_the_pack_shows_each_products_error_budget_as_of_its_moment(world, budgets):
+    from roadmap.review_packs import render_html, render_markdown
+
+    content = build_content(session=world["session"], as_of=budgets)
+    rows = {s.product.slug: (s.period.label, s.used, s.allowed, s.state) for s in content.budgets}
+    assert rows == {
+        "kpis": ("2026-Q4", 3, 2, "exhausted"),
+        "sales": ("2026-Q4", 2, 4, "healthy"),
+        "revenue": ("2026", 0, 4, "healthy"),
+    }
+    (kpis,) = [s for s in content.budgets if s.product.slug == "kpis"]
+    assert kpis.burn_rate == Decimal("2.42")  # 3 / 2 spent with 57 / 92 gone
+    assert (content.budgets_exhausted, content.budgets_at_risk) == (1, 0)
+    text = render_markdown(content, generated_at=None)
+    assert "- Error budgets: 1 exhausted, 0 at risk, of 3 data products" in text
+    section = text[text.index("## 7. Error budgets") :]
+    assert (
+        "| Executive KPIs | 2026-Q4 | 3 / 2 | 2.42 | exhausted | fix before new features | "
+        "KPI email sent with stale numbers (2026-11-19, SEV2); Orders counted twice "
+        "(2026-10-21, SEV2); EMEA revenue showed zero (2026-10-07, SEV2) | "
+        f"Orders table #{kpis.items_spending[0].pk} | "
+        f"{JAPANESE_TITLE} #{world['first'].pk} |"
+    ) in section
+    assert "| Legacy sales | 2026-Q4 | 2 / 4; late days 1 / 3 | 0.81 | healthy |" in section
+    assert "| Revenue | 2026 | 0 / 4 | 0 | healthy (room to move faster) |" in section
+    assert "Recorded too late" not in text
+    assert "Last quarter's outage" not in section
+    html = render_html(content, generated_at=None)
+    assert "7. Error budgets" in html
+    assert '<td class="num">3 / 2</td>' in html
+
+
+def test_items_that_restore_an_exhausted_budget_are_flagged_in_the_ranked_roadmap(world, budgets):
+    from roadmap.models import RoadmapItem
+    from roadmap.review_packs import render_html, render_markdown
+
+    content = build_content(session=world["session"], as_of=budgets)
+    first, orders = world["first"], RoadmapItem.objects.get(title="Orders table")
+    assert list(content.fix_first) == [first.pk]
+    text = render_markdown(content, generated_at=None)
+    ranked = text[text.index("## 3. The ranked roadmap") : text.index("## 4. BigQuery cost")]
+    assert f"| {JAPANESE_TITLE} #{first.pk} **fix before new features** |" in ranked
+    assert f"| Orders table #{orders.pk} |" in ranked  # it restores a healthy budget
+    assert ranked.count("fix before new features") == 1
+    html = render_html(content, generated_at=None)
+    ranked = html[html.index("3. The ranked roadmap") : html.index("4. BigQuery cost")]
+    assert ranked.count("fix before new features") == 1
+    flag = ranked.index('<span class="fix-first">fix before new features</span>')
+    assert ranked.rindex(f"#{first.pk}</span>", 0, flag) > ranked.rindex("<tr>", 0, flag)
+
+
+def test_incidents_recorded_after_the_packs_moment_leave_its_hash_alone(world, budgets):
+    from roadmap.models import DataProduct
+
+    before = content_hash(build_content(session=world["session"], as_of=budgets))
+    recorded_incident("2026-11-20", DataProduct.objects.get(slug="revenue"), title="Late news",
+                      recorded="2026-11-26T12:30:00")  # fmt: skip
+    assert content_hash(build_content(session=world["session"], as_of=budgets)) == before
+    later = build_content(session=world["session"], as_of=budgets + datetime.timedelta(hours=1))
+    assert {s.product.slug: s.used for s in later.budgets}["revenue"] == 1
