@@ -1,6 +1,7 @@
 import secrets
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.utils import timezone
 
 from cost.allocation import reallocate_all
@@ -24,6 +25,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A deleted fact or month would leave the rollups and the cached reports stale.
         return False
 
 
@@ -95,6 +100,12 @@ class AllocationRuleAdmin(admin.ModelAdmin):
 
     def delete_model(self, request, obj) -> None:
         super().delete_model(request, obj)
+        reallocate_all()
+
+    @transaction.atomic
+    def delete_queryset(self, request, queryset) -> None:
+        """The bulk delete: the cost goes to the next matching rule, or 'unallocated'."""
+        super().delete_queryset(request, queryset)
         reallocate_all()
 
 

@@ -39,14 +39,16 @@ def _first_match(rules: list[AllocationRule]) -> Case:
 
 @transaction.atomic
 def allocate_months(months: QuerySet[BillingMonth]) -> None:
-    """New facts arrive unallocated: only those some rule matches are written."""
+    """New facts and their monthly rollups arrive unallocated: only those some rule
+    matches are written."""
     rules = list(AllocationRule.objects.order_by("position", "id"))
     if not rules:
         return
     any_rule = Q()
     for rule in rules:
         any_rule |= rule_condition(rule)
-    CostFact.objects.filter(any_rule, month__in=months).update(allocation_rule=_first_match(rules))
+    for model in (CostFact, CostMonthRollup):
+        model.objects.filter(any_rule, month__in=months).update(allocation_rule=_first_match(rules))
 
 
 @transaction.atomic

@@ -4,6 +4,7 @@ without a valid token or session 401."""
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 
 from django.http import Http404, HttpResponse, StreamingHttpResponse
@@ -47,6 +48,8 @@ from cost.serializers import (
 COST_READERS = frozenset({Role.FINANCE, Role.MANAGER})
 # Parameters every endpoint takes besides its own.
 GENERIC_PARAMETERS = {"format", "cursor", "page_size", "limit", "offset"}
+# An id in a path: ASCII digits only (str.isdigit() takes '²'), few enough for a bigint.
+ID = re.compile(r"[0-9]{1,18}")
 
 
 class CSVRenderer(renderers.BaseRenderer):
@@ -219,7 +222,7 @@ class CostFactViewSet(viewsets.ViewSet):
     def retrieve(self, request: Request, pk: str) -> Response:
         params = parameters(FactParameters, request)
         values = None
-        if str(pk).isdigit():
+        if ID.fullmatch(str(pk)):
             values = CostFact.objects.filter(pk=pk).values_list(*FACT_VALUES).first()
         if values is None:
             raise Http404

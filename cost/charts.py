@@ -42,6 +42,12 @@ RC = {
 }
 
 
+def _plain(text: str) -> str:
+    """Text as written: matplotlib reads $...$ as maths (a team named 'Costs $1M-$2M' would
+    come out garbled, and 'Team $_$' would fail)."""
+    return text.replace("$", r"\$")
+
+
 def short_amount(amount: float) -> str:
     """12,345 -> '12.3k'; for labels inside a chart, never for a figure in a table."""
     size = abs(amount)
@@ -77,7 +83,7 @@ def monthly_cost_svg(chart: MonthlyCost, *, title: str, empty_text: str) -> str:
             fill, hatch, text = UNALLOCATED if stack.unallocated else STYLES[index % len(STYLES)]
             bottoms = [above[i] if value >= 0 else below[i] for i, value in enumerate(values)]
             bars = axes.bar(
-                positions, values, bottom=bottoms, width=0.72, label=stack.label,
+                positions, values, bottom=bottoms, width=0.72, label=_plain(stack.label),
                 facecolor=fill, hatch=hatch, edgecolor=INK, linewidth=0.5,
             )  # fmt: skip
             for i, value in enumerate(values):
@@ -107,7 +113,7 @@ def monthly_cost_svg(chart: MonthlyCost, *, title: str, empty_text: str) -> str:
         axes.set_axisbelow(True)
         for side in ("top", "right"):
             axes.spines[side].set_visible(False)
-        axes.set_title(title, loc="left", fontsize=10, fontweight="bold")
+        axes.set_title(_plain(title), loc="left", fontsize=10, fontweight="bold")
         axes.margins(y=0.12)
         if chart.stacks:
             # In stacking order: the first entry is the bottom segment.

@@ -15,6 +15,7 @@ from cost.models import ImportRun, to_decimal
 
 MONTH = re.compile(r"^(\d{4})-?(0[1-9]|1[0-2])$")
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+FIRST_YEAR, LAST_YEAR = 2000, 2099
 MAX_GROUPINGS = 6
 MAX_VALUES = 50
 
@@ -38,6 +39,25 @@ class MultiValueField(serializers.ListField):
         for item in dictionary.getlist(self.field_name):
             values += [part.strip() for part in item.split(",") if part.strip()]
         return values
+
+
+YEARS_MESSAGE = _("%(text)s is outside the years 2000 to 2099.")
+
+
+def _day(text: str) -> datetime.date | None:
+    """The day YYYY-MM-DD names; None when there is no such day (2026-02-30, 0000-01-01)."""
+    try:
+        return dateparse.parse_date(text)
+    except ValueError:
+        return None
+
+
+def _month(match: re.Match, name: str, errors: dict) -> datetime.date | None:
+    """The first day of a month MONTH matched, if its year is one the data may have."""
+    if not FIRST_YEAR <= int(match[1]) <= LAST_YEAR:
+        errors[name] = [YEARS_MESSAGE % {"text": match[0]}]
+        return None
+    return datetime.date(int(match[1]), int(match[2]), 1)
 
 
 class CostFilterParameters(serializers.Serializer):
@@ -109,13 +129,20 @@ class CostFilterParameters(serializers.Serializer):
         return super().to_internal_value(data)
 
     def validate_as_of(self, value: str) -> datetime.datetime:
-        moment = dateparse.parse_datetime(value)
+        try:
+            moment = dateparse.parse_datetime(value)
+        except ValueError:  # well formed, but no such moment (2026-02-30T09:00)
+            raise serializers.ValidationError(
+                _("%(text)s is not a moment.") % {"text": value}
+            ) from None
         if moment is None:
-            day = dateparse.parse_date(value) if DAY.match(value) else None
-            if day is None:
+            if not DAY.match(value):
                 raise serializers.ValidationError(
                     _("Give a moment such as 2026-11-20T09:00:00Z (or a day, 2026-11-20).")
                 )
+            day = _day(value)
+            if day is None:
+                raise serializers.ValidationError(_("%(text)s is not a day.") % {"text": value})
             moment = datetime.datetime.combine(day, datetime.time.max)
         if timezone.is_naive(moment):
             moment = timezone.make_aware(moment, datetime.UTC)
@@ -133,7 +160,7 @@ class CostFilterParameters(serializers.Serializer):
             if not month:
                 errors["invoice_month"] = [_("Write the month as YYYY-MM, e.g. 2026-10.")]
             else:
-                first = last = datetime.date(int(month[1]), int(month[2]), 1)
+                first = last = _month(month, "invoice_month", errors)
                 attrs["basis"] = "invoice"
         if first_day != last_day and first and last:
             errors["to"] = [_("Give from and to both as months or both as days.")]
@@ -150,11 +177,14 @@ class CostFilterParameters(serializers.Serializer):
             return None, False
         month = MONTH.match(text)
         if month:
-            return datetime.date(int(month[1]), int(month[2]), 1), False
+            return _month(month, name, errors), False
         if DAY.match(text):
-            day = dateparse.parse_date(text) if DAY.match(text) else None
+            day = _day(text)
             if day is None:
                 errors[name] = [_("%(text)s is not a day.") % {"text": text}]
+            elif not FIRST_YEAR <= day.year <= LAST_YEAR:
+                errors[name] = [YEARS_MESSAGE % {"text": text}]
+                day = None
             elif basis != "usage":
                 errors[name] = [_("Days need basis=usage: an invoice is for a whole month.")]
             return day, True

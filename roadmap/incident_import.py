@@ -22,6 +22,7 @@ import csv
 import datetime
 import difflib
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,8 @@ LIST_SEPARATOR = ";"
 TITLE_LENGTH = Incident._meta.get_field("title").max_length
 # The years quarters may have (roadmap.models.parse_quarter_code): a budget period is one.
 FIRST_YEAR, LAST_YEAR = 2000, 2099
+# A roadmap item id: ASCII digits (str.isdigit() takes '²'), few enough for the database.
+ITEM_ID = re.compile(r"[0-9]{1,18}")
 
 
 @dataclass(frozen=True)
@@ -198,7 +201,7 @@ def _check_rows(
     item_ids = set()
     for _line, cells in parsed:
         for column in ("caused_by", "follow_up"):
-            if cells.get(column, "").isdigit():
+            if ITEM_ID.fullmatch(cells.get(column, "")):
                 item_ids.add(int(cells[column]))
     items = RoadmapItem.objects.in_bulk(item_ids)
     rows: list[_Row] = []
@@ -333,7 +336,7 @@ def _products(cell: str, products: dict[str, DataProduct]) -> list[DataProduct]:
 def _item_id(cell: str, items: dict[int, RoadmapItem]) -> int | None:
     if not cell:
         return None
-    if not cell.isdigit():
+    if not ITEM_ID.fullmatch(cell):
         raise _CellError(_("%r is not a roadmap item id (a whole number, e.g. 42)") % cell)
     if int(cell) not in items:
         raise _CellError(_("no roadmap item has the id %s") % cell)

@@ -105,6 +105,30 @@ def test_each_bad_parameter_gets_a_400_naming_it(finance, params, field, message
     assert message in json.dumps(body[field])
 
 
+@pytest.mark.parametrize("name", ["cost-report", "cost-fact-list"])
+@pytest.mark.parametrize(
+    ("params", "field", "message"),
+    [
+        ({"basis": "usage", "from": "2026-02-30"}, "from", "2026-02-30 is not a day."),
+        ({"basis": "usage", "to": "2026-02-30"}, "to", "2026-02-30 is not a day."),
+        ({"basis": "usage", "from": "0000-01-01"}, "from", "0000-01-01 is not a day."),
+        ({"basis": "usage", "from": "1999-12-31"}, "from", "years 2000 to 2099"),
+        ({"invoice_month": "0000-01"}, "invoice_month", "years 2000 to 2099"),
+        ({"invoice_month": "210001"}, "invoice_month", "years 2000 to 2099"),
+        ({"from": "0000-01"}, "from", "years 2000 to 2099"),
+        ({"to": "9999-12"}, "to", "years 2000 to 2099"),
+        ({"as_of": "2026-02-30T09:00:00Z"}, "as_of", "2026-02-30T09:00:00Z is not a moment."),
+        ({"as_of": "2026-01-01T25:00:00Z"}, "as_of", "2026-01-01T25:00:00Z is not a moment."),
+        ({"as_of": "2026-02-30"}, "as_of", "2026-02-30 is not a day."),
+    ],
+)  # fmt: skip
+def test_a_date_that_does_not_exist_is_a_400_naming_it(finance, name, params, field, message):
+    response = finance.get(reverse(name), params)
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"] == "application/json"
+    assert message in json.dumps(response.json()[field])
+
+
 def test_a_report_as_csv_opens_in_a_spreadsheet(finance, export):
     params = {"group_by": "usage_month,team", "format": "csv", "currency": "usd"}
     response = finance.get(reverse("cost-report"), params)
@@ -163,6 +187,14 @@ def test_focus_columns_follow_googles_mapping(finance, export):
 def test_unknown_fact_is_404(finance, export):
     assert finance.get(reverse("cost-fact-detail", args=[10**9])).status_code == 404
     assert finance.get(reverse("cost-fact-detail", args=["abc"])).status_code == 404
+
+
+@pytest.mark.parametrize("pk", ["²", "\u0661", "9" * 19, "9" * 30, "9" * 5000])
+@pytest.mark.parametrize("name", ["cost-fact-detail", "import-run-detail"])
+def test_an_id_that_is_not_a_small_number_is_a_404(finance, name, pk):
+    response = finance.get(reverse(name, args=[pk]))
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
 
 
 def test_imports_list_runs_and_freshness(finance, export):

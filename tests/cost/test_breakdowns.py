@@ -216,3 +216,28 @@ def test_a_cached_report_follows_a_moved_rule_and_a_renamed_team(exports):
     platform.save()
     names = {row.keys["team_name"] for row in cost_breakdown(query).rows}
     assert "Data Platform" in names
+
+
+def test_an_import_under_existing_rules_allocates_the_months_as_the_days(tmp_path):
+    ae = TeamFactory(name="Analytics Engineering", slug="ae")
+    rest = TeamFactory(name="Platform", slug="platform")
+    AllocationRule.objects.create(position=1, name="AE", match_label_key="team",
+                                  match_label_value="ae", team=ae)  # fmt: skip
+    AllocationRule.objects.create(position=2, name="Rest", team=rest)
+    export = tmp_path / "new.jsonl.gz"
+    write_export(export, generate_rows(first_month=JAN, months=2, hours_per_day=1))
+    import_files(paths=[export], source_name="new")  # no rule changes after the import
+
+    def per_team(query: Query) -> dict:
+        totals: dict = defaultdict(lambda: [Decimal(0), Decimal(0)])
+        for row in cost_breakdown(query).rows:
+            totals[(row.keys["team"], row.currency)][0] += row.cost
+            totals[(row.keys["team"], row.currency)][1] += row.credits
+        return {key: tuple(value) for key, value in totals.items()}
+
+    monthly = per_team(Query(group_by=("team",)))
+    daily = per_team(Query(group_by=("team", "usage_day")))
+    assert {team for team, _currency in monthly} == {"ae", "platform"}
+    assert monthly == daily
+    assert monthly[("ae", "USD")][0] > 0
+    assert not CostMonthRollup.objects.filter(allocation_rule=None).exists()

@@ -249,6 +249,15 @@ def test_each_bad_cell_is_reported_with_line_and_column(products, tmp_path, row,
     assert text.startswith(message), text
 
 
+@pytest.mark.parametrize("column", ["caused_by", "follow_up"])
+@pytest.mark.parametrize("cell", ["²", "\u0664\u0662", "9" * 19, "9" * 30, "9" * 5000])
+def test_an_item_id_that_is_not_a_small_whole_number_is_reported(products, tmp_path, column, cell):
+    cells = {"caused_by": "", "follow_up": ""} | {column: cell}
+    row = f"Late,2026-10-05T09:30,,sev2,outage,revenue-marts,,{cells['caused_by']},"
+    problems = rejected(write(tmp_path, HEADER + GOOD_ROW + row + cells["follow_up"] + "\n"))
+    assert problems == [(3, column, f"{cell!r} is not a roadmap item id (a whole number, e.g. 42)")]
+
+
 def test_every_problem_is_listed_and_lines_count_multi_line_cells(products, tmp_path):
     path = write(tmp_path, HEADER + (
         'Orders late,2026-10-05T09:30,,sev2,late_data,revenue-marts,"Line one\n'  # 2

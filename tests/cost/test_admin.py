@@ -1,0 +1,54 @@
+"""The cost admin: rule deletions allocate again, imported data cannot be deleted."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from cost.allocation import reallocate_all
+from cost.models import AllocationRule, BillingMonth, CostFact, ImportRun, LabelSet
+from tests.cost.factories import CostFactFactory
+from tests.roadmap.factories import TeamFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def root() -> Client:
+    client = Client()
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    return client
+
+
+def test_deleting_selected_rules_gives_their_cost_to_the_next_matching_rule(root):
+    fact = CostFactFactory(project_id="acme-dbt-prod")
+    ae = TeamFactory(name="AE", slug="ae")
+    rest = TeamFactory(name="Rest", slug="rest")
+    first = AllocationRule.objects.create(position=1, name="dbt", team=ae,
+                                          match_project="acme-dbt-prod")  # fmt: skip
+    AllocationRule.objects.create(position=2, name="Catch-all", team=rest)
+    reallocate_all()
+    response = root.post(reverse("admin:cost_allocationrule_changelist"), {
+        "action": "delete_selected", "_selected_action": [first.pk], "post": "yes",
+    })  # fmt: skip
+    assert response.status_code == 302
+    assert not AllocationRule.objects.filter(pk=first.pk).exists()
+    fact.refresh_from_db()
+    assert fact.allocation_rule.name == "Catch-all"
+
+
+@pytest.mark.parametrize("model", [CostFact, BillingMonth, ImportRun, LabelSet])
+def test_imported_data_cannot_be_deleted_in_the_admin(root, model):
+    CostFactFactory()
+    obj = model.objects.first()
+    opts = model._meta
+    delete = reverse(f"admin:{opts.app_label}_{opts.model_name}_delete", args=[obj.pk])
+    assert root.get(delete).status_code == 403
+    assert root.post(delete, {"post": "yes"}).status_code == 403
+    changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    response = root.get(changelist)
+    assert response.status_code == 200
+    actions = response.context["action_form"]  # None: no action at all
+    assert actions is None or "delete_selected" not in dict(actions.fields["action"].choices)
+    root.post(changelist, {"action": "delete_selected", "_selected_action": [obj.pk],
+                           "post": "yes"})  # fmt: skip
+    assert model.objects.filter(pk=obj.pk).exists()
