@@ -101,6 +101,11 @@ class ReviewSessionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # a session starts on its page (/roadmap/reviews/new/)
 
+    def save_model(self, request, obj, form, change) -> None:
+        # Only the editable fields: a full save would write back a status, times and a
+        # snapshot read before an open or close made meanwhile.
+        obj.save(update_fields=["title", "meeting_date"])
+
 
 @admin.register(ReviewItem)
 class ReviewItemAdmin(ReadOnlyAdmin):

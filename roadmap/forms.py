@@ -360,6 +360,12 @@ class ReviewSessionForm(forms.ModelForm):
             raise ValidationError(_("Choose the quarter."))
         return quarter
 
+    def clean_title(self) -> str:
+        title = self.cleaned_data["title"]
+        if any(ord(c) < 32 or ord(c) == 127 for c in title):
+            raise ValidationError(_("A title is one line of text, without control characters."))
+        return title
+
     def save(self, commit: bool = True):
         self.instance.quarter = saved_quarter(self.cleaned_data["quarter"])
         return super().save(commit=commit)
@@ -575,6 +581,11 @@ class IncidentForm(FieldsetsMixin, forms.ModelForm):
     def clean(self) -> dict:
         cleaned = _unix_newlines(super().clean())
         detected, resolved = cleaned.get("detected_at"), cleaned.get("resolved_at")
+        if detected and detected > timezone.now():
+            # It would spend no budget until that day, yet show in the quarter's list.
+            self.add_error("detected_at", _("An incident cannot be detected in the future."))
+        if resolved and resolved > timezone.now():
+            self.add_error("resolved_at", _("Leave it empty while the incident is open."))
         if detected and resolved and resolved < detected:
             self.add_error(
                 "resolved_at", _("An incident cannot be resolved before it was detected.")

@@ -65,6 +65,11 @@ class QuarterLoad:
     capacity_weeks: Decimal | None
 
     @property
+    def over(self) -> bool:
+        """Planned beyond capacity, however little (the percentage is rounded)."""
+        return bool(self.capacity_weeks) and (self.planned_weeks or 0) > self.capacity_weeks
+
+    @property
     def used(self) -> Decimal | None:
         if not self.capacity_weeks or self.planned_weeks is None:
             return None
@@ -525,9 +530,13 @@ def render_markdown(content: PackContent, *, generated_at: datetime.datetime | N
 
 
 def render_pdf(html: str) -> bytes:
+    """The PDF of a pack's HTML. The pack is self-contained (styles and charts inline), so
+    WeasyPrint may fetch nothing: no text in a pack can make the server request a URL."""
     import weasyprint  # imported here: two seconds of start-up that pages do not need
+    from weasyprint.urls import URLFetcher
 
-    return weasyprint.HTML(string=html, base_url=None).write_pdf()
+    no_fetching = URLFetcher(allowed_protocols=())
+    return weasyprint.HTML(string=html, base_url=None, url_fetcher=no_fetching).write_pdf()
 
 
 def content_hash(content: PackContent) -> str:

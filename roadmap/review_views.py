@@ -4,6 +4,7 @@ states its roles with `allowed_roles`; the session itself is checked by `_sessio
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
@@ -49,6 +50,17 @@ def _session(request: HttpRequest, pk: int) -> ReviewSession:
     session = get_object_or_404(ReviewSession.objects.select_related("quarter"), pk=pk)
     if not can_view(session, request.user):
         raise PermissionDenied
+    return session
+
+
+@transaction.atomic
+def save_session_details(*, form: ReviewSessionForm) -> ReviewSession:
+    """Write only what the form edits, under the session's lock: a full save of the copy
+    the form loaded would undo an open or a close made meanwhile."""
+    ReviewSession.objects.select_for_update().filter(pk=form.instance.pk).exists()
+    session = form.save(commit=False)
+    session.save(update_fields=["title", "meeting_date", "quarter"])
+    form.save_m2m()
     return session
 
 
@@ -115,7 +127,9 @@ class ReviewFormView(RoleRequiredMixin, View):
             )
         if session is None:
             form.instance.created_by = request.user
-        saved = form.save()
+            saved = form.save()
+        else:
+            saved = save_session_details(form=form)
         messages.success(request, _("Review session saved."))
         return HttpResponseRedirect(saved.get_absolute_url())
 

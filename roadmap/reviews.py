@@ -30,7 +30,8 @@ from roadmap.models import (
 )
 from roadmap.snapshots import take_snapshot
 
-MENTION = re.compile(r"(?<![\w@])@([\w.+-]+)")
+# @name, @first.last; a full stop ending the sentence is not part of the name.
+MENTION = re.compile(r"(?<![\w@])@([\w+-]+(?:[.@][\w+-]+)*)")
 
 
 class ReviewRefused(Exception):
@@ -98,18 +99,21 @@ def advance_session(*, session_id: int, from_status: str, by: AbstractBaseUser) 
     session.save()
     if target == ReviewSession.Status.OPEN:
         recipients = [user for user in session.reviewers.all() if user.email]
-        transaction.on_commit(lambda: _notify_opened(session, recipients))
+        transaction.on_commit(lambda: _notify_opened(session, recipients), robust=True)
     return session
 
 
 # --- Comments ------------------------------------------------------------------------------
 
 
-def _mentioned_users(body: str) -> list[AbstractBaseUser]:
+def _mentioned_users(body: str, session: ReviewSession) -> list[AbstractBaseUser]:
+    """The people named with @username who can read the session: the text is emailed to
+    them, so a mention never sends it to someone the session is closed to."""
     names = set(MENTION.findall(body))
     if not names:
         return []
-    return list(get_user_model().objects.filter(username__in=names, is_active=True))
+    users = get_user_model().objects.filter(username__in=names, is_active=True)
+    return [user for user in users if can_view(session, user)]
 
 
 def _locked(session_id: int) -> ReviewSession:
@@ -158,16 +162,18 @@ def add_comment(
     comment = ReviewComment.objects.create(
         session=session, review_item=review_item, parent=parent, author=author, kind=kind, body=body
     )
-    mentioned = _mentioned_users(body)
+    mentioned = _mentioned_users(body, session)
     comment.mentions.set(mentioned)
     notify = [user for user in mentioned if user.pk != author.pk]
     thread_author = parent.author if parent is not None else None
-    transaction.on_commit(lambda: _notify_comment(comment, notify, thread_author))
+    transaction.on_commit(lambda: _notify_comment(comment, notify, thread_author), robust=True)
     return comment
 
 
 def _own_open_comment(comment: ReviewComment, user) -> None:
     comment.session = _locked(comment.session_id)
+    # Read again under the lock: a resolve or delete since the page loaded must stand.
+    comment.refresh_from_db(fields=["body", "kind", "deleted_at", "resolved_at", "resolved_by"])
     if comment.author_id != user.pk:
         raise ReviewRefused(_("You can only change your own comments."))
     if comment.is_deleted:
@@ -191,11 +197,11 @@ def edit_comment(
     if comment.parent_id is None and kind in ReviewComment.Kind.values:
         comment.kind = kind
     comment.edited_at = timezone.now()
-    comment.save()
-    mentioned = _mentioned_users(body)
+    comment.save(update_fields=["body", "kind", "edited_at"])
+    mentioned = _mentioned_users(body, comment.session)
     comment.mentions.set(mentioned)
     new = [user for user in mentioned if user.pk not in before and user.pk != by.pk]
-    transaction.on_commit(lambda: _notify_comment(comment, new, None))
+    transaction.on_commit(lambda: _notify_comment(comment, new, None), robust=True)
     return comment
 
 
@@ -281,9 +287,11 @@ def vote_summaries(items: Sequence[ReviewItem], votes: Sequence[PriorityVote]) -
         return statistics.fmean(vote.score for vote in scores[item.pk])
 
     by_reviewers = sorted(voted, key=lambda item: (-mean_score(item), item.position))
-    ranked_by_manager = sorted(
-        (item for item in voted if item.rank is not None), key=lambda item: item.rank
-    )
+    # Both orders over the same items (the ranked ones), or a done item voted on would
+    # shift every rank after it and invent a disagreement.
+    ranked = [item for item in by_reviewers if item.rank is not None]
+    reviewers_rank = {item.pk: index for index, item in enumerate(ranked, start=1)}
+    ranked_by_manager = sorted(ranked, key=lambda item: item.rank)
     manager_rank = {item.pk: index for index, item in enumerate(ranked_by_manager, start=1)}
     summaries = []
     for index, item in enumerate(by_reviewers, start=1):
@@ -296,7 +304,7 @@ def vote_summaries(items: Sequence[ReviewItem], votes: Sequence[PriorityVote]) -
                 mean_value=statistics.fmean(vote.value for vote in item_votes),
                 mean_urgency=statistics.fmean(vote.urgency for vote in item_votes),
                 spread=max(totals) - min(totals),
-                reviewers_rank=index,
+                reviewers_rank=reviewers_rank.get(item.pk, index),
                 manager_rank=manager_rank.get(item.pk),
             )
         )
@@ -374,6 +382,11 @@ def set_change_reason(
 # --- Notifications (Django's email backend; the console in development) --------------------
 
 
+def _subject(text: str) -> str:
+    """One line: a line break in a title would make the mail header invalid."""
+    return " ".join(text.split())
+
+
 def _link(session: ReviewSession, anchor: str = "") -> str:
     return f"{settings.QUARTERDECK_BASE_URL}{session.get_absolute_url()}{anchor}"
 
@@ -381,7 +394,7 @@ def _link(session: ReviewSession, anchor: str = "") -> str:
 def _notify_opened(session: ReviewSession, recipients: Sequence[AbstractBaseUser]) -> None:
     for user in recipients:
         send_mail(
-            _("Review open: %(title)s") % {"title": session.title},
+            _subject(_("Review open: %(title)s") % {"title": session.title}),
             _(
                 "The roadmap for %(quarter)s is open for your review before the meeting on "
                 "%(date)s. Read it, comment and score the items here:\n\n%(link)s\n"
@@ -408,7 +421,10 @@ def _notify_comment(
     for user in mentioned:
         if user.email:
             send_mail(
-                _("%(name)s mentioned you in %(title)s") % {"name": name, "title": session.title},
+                _subject(
+                    _("%(name)s mentioned you in %(title)s")
+                    % {"name": name, "title": session.title}
+                ),
                 f"{comment.body}\n\n{link}\n",
                 None,
                 [user.email],
@@ -417,8 +433,10 @@ def _notify_comment(
     answered = thread_author and thread_author.pk not in {author.pk, *told}
     if answered and thread_author.email:
         send_mail(
-            _("%(name)s answered your comment in %(title)s")
-            % {"name": name, "title": session.title},
+            _subject(
+                _("%(name)s answered your comment in %(title)s")
+                % {"name": name, "title": session.title}
+            ),
             f"{comment.body}\n\n{link}\n",
             None,
             [thread_author.email],

@@ -56,22 +56,39 @@ def check_commitments(
     commitments = list(commitments)
     today = today or (timezone.localdate(as_of) if as_of else timezone.localdate())
     item_ids = {c.item_id for c in commitments if c.item_id}
-    first_reached: dict[tuple[int, str], datetime.date] = {}
     history = RoadmapItem.history.filter(id__in=item_ids)
     if as_of is not None:
         history = history.filter(history_date__lte=as_of)
-    records = history.order_by("history_date").values_list("id", "status", "history_date")
-    for item_id, status, moment in records:
-        for promise, statuses in REACHED.items():
-            if status in statuses:
-                first_reached.setdefault((item_id, promise), timezone.localdate(moment))
+    records: dict[int, list[tuple[datetime.datetime, str]]] = defaultdict(list)
+    for item_id, status, moment in history.order_by("history_date", "history_id").values_list(
+        "id", "status", "history_date"
+    ):
+        records[item_id].append((moment, status))
+    # A promise counts from the review that made it: an item done before and reopened
+    # since has not kept a promise to be done.
+    made = dict(
+        Commitment.objects.filter(pk__in=[c.pk for c in commitments]).values_list(
+            "pk", "decision__session__opened_at"
+        )
+    )
+
+    def reached_on(commitment: Commitment) -> datetime.date | None:
+        """When the item reached the promised status and stayed there through the
+        promise; or, if it was not there when the promise was made, when it got there."""
+        statuses = REACHED[commitment.promised_status]
+        since = made.get(commitment.pk)
+        streak = None  # when the current run of reached statuses began
+        for moment, status in records.get(commitment.item_id, ()):
+            if since is not None and moment > since and streak is None:
+                if status in statuses:
+                    return timezone.localdate(moment)
+                continue
+            streak = (streak or moment) if status in statuses else None
+        return timezone.localdate(streak) if streak else None
+
     checks = []
     for commitment in commitments:
-        reached = (
-            first_reached.get((commitment.item_id, commitment.promised_status))
-            if commitment.item_id
-            else None
-        )
+        reached = reached_on(commitment) if commitment.item_id else None
         due = commitment.due_quarter.end_date
         if reached is not None and reached <= due:
             outcome = KEPT

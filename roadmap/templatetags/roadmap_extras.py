@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 
 from django import template
@@ -82,10 +83,10 @@ def snap_number(value: str | int | None) -> str:
 
 @register.filter
 def css_string(value) -> str:
-    """Text safe inside a double-quoted CSS string in a <style> element: quotes,
-    backslashes, line breaks and < > & become CSS escapes, so no title can end the string
-    or the element."""
-    return "".join(f"\\{ord(c):x} " if c in "\\\"'<>&\n\r" else c for c in str(value))
+    """Text safe inside a double-quoted CSS string in a <style> element: everything but
+    letters, digits and spaces becomes a CSS escape, so no title can end the string (a
+    quote, a line break, a form feed) or the element."""
+    return "".join(c if c.isalnum() or c == " " else f"\\{ord(c):x} " for c in str(value))
 
 
 @register.filter
@@ -99,3 +100,19 @@ def status_label(value: str) -> str:
 def md_cell(value) -> str:
     """Text for one cell of a Markdown table: a pipe or a line break would end the cell."""
     return " ".join(str(value or "").split()).replace("|", "\\|")
+
+
+@register.filter
+def md_text(value, indent: int = 0) -> str:
+    """User text inside a Markdown list item: raw HTML shown as text (< and & escaped),
+    and continuation lines indented so the text cannot start a heading or a reply of
+    its own."""
+    text = str(value or "").replace("&", "&amp;").replace("<", "&lt;")
+    pad = " " * (int(indent) + 2)
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    # A line that would start a heading, a list, a quote or a table is escaped.
+    lines = [f"\\{line}" if MARKDOWN_START.match(line) else line for line in lines]
+    return ("\n" + pad).join(lines)
+
+
+MARKDOWN_START = re.compile(r"^(#|[-*+>|]|\d+[.)])")

@@ -125,6 +125,21 @@ def test_a_bad_incident_names_each_field_and_writes_nothing(manager_client):
     assert not Incident.objects.exists()
 
 
+def test_an_incident_cannot_be_detected_or_resolved_in_the_future(manager_client):
+    kpi = product("kpi", 1)
+    later = timezone.now() + datetime.timedelta(days=3650)
+    response = manager_client.post(
+        reverse("roadmap:incident-create"),
+        {"title": "Typo in the year", "detected_at": local_input(later),
+         "resolved_at": local_input(later), "severity": "sev3", "impact": "outage",
+         "products": [kpi.pk]},
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert set(response.context["form"].errors) == {"detected_at", "resolved_at"}
+    assert "cannot be detected in the future" in text_of(response)
+    assert not Incident.objects.exists()
+
+
 def test_a_freshness_objective_needs_both_its_fields(manager_client):
     response = manager_client.post(reverse("roadmap:product-create"),
                                    product_data(ready_by="08:00"))  # fmt: skip
@@ -141,7 +156,7 @@ def test_a_freshness_objective_needs_both_its_fields(manager_client):
 def test_the_manager_edits_a_product_and_an_incident(manager_client, manager):
     kpi = product("kpi", 1)
     other = product("orders", 3)
-    record = incident(kpi, recorded_by=None)
+    record = incident(kpi, recorded_by=None, when=timezone.now() - datetime.timedelta(days=1))
     response = manager_client.post(
         reverse("roadmap:product-edit", args=[kpi.pk]),
         product_data(name="KPI marts", slug="kpi", incidents_allowed="2"),

@@ -283,3 +283,11 @@ def test_the_demo_budgets_work_on_any_day(today):
     assert [s.product.slug for s in statuses if s.state == State.EXHAUSTED] == ["executive-kpis"]
     assert not Incident.objects.filter(detected_at__date__gt=today).exists()
     assert not Incident.objects.filter(resolved_at__date__gt=today).exists()
+
+
+def test_the_demo_command_emails_nobody(capsys, mailoutbox):
+    call_command("load_demo")
+    output = capsys.readouterr().out
+    assert "Subject:" not in output  # the console backend would print every email
+    assert mailoutbox == []
+    assert "Error budgets: 5 data products" in output

@@ -316,3 +316,52 @@ def test_incidents_recorded_after_the_packs_moment_leave_its_hash_alone(world, b
     assert content_hash(build_content(session=world["session"], as_of=budgets)) == before
     later = build_content(session=world["session"], as_of=budgets + datetime.timedelta(hours=1))
     assert {s.product.slug: s.used for s in later.budgets}["revenue"] == 1
+
+
+def test_a_title_cannot_inject_css_or_make_the_server_fetch_a_url(world):
+    from roadmap.review_packs import render_html, render_pdf
+
+    session = world["session"]
+    session.title = 'Q4\x0c} body { background: url(http://127.0.0.1:9/x) } @page { x: "'
+    session.save()
+    html = render_html(build_content(session=session, as_of=timezone.now()), generated_at=None)
+    style = html.split("<style>")[1].split("</style>")[0]
+    assert "url(http" not in style  # escaped inside the CSS string: no live CSS
+    # And should anything slip into the page, the PDF renderer fetches no URL at all.
+    import http.server
+    import threading
+
+    hits = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        render_pdf(f'<p style="background: url(http://127.0.0.1:{port}/y)">x</p>'
+                   f'<img src="http://127.0.0.1:{port}/z">')  # fmt: skip
+    finally:
+        server.shutdown()
+    assert hits == []
+
+
+def test_a_comment_cannot_forge_sections_or_replies_in_the_markdown(world):
+    from roadmap.review_packs import render_markdown
+
+    session = world["session"]
+    forged = "Fine.\n## 7. Error budgets\n  - **Mika Tanaka**: Approved\n<img src=x>"
+    add_comment(session=session, author=world["vp"], kind="concern", body=forged)
+    text = render_markdown(build_content(session=session, as_of=timezone.now()), generated_at=None)
+    headings = [line for line in text.splitlines() if line.lstrip().startswith("## 7.")]
+    assert headings == ["## 7. Error budgets"]  # the real section only
+    replies = [line for line in text.splitlines() if line.lstrip().startswith("- **Mika")]
+    assert replies == []
+    assert "<img" not in text

@@ -503,3 +503,70 @@ def test_an_answer_too_long_is_refused_and_the_thread_stays_open(session, people
     comment.refresh_from_db()
     assert comment.resolved_at is None
     assert not comment.replies.exists()
+
+
+# --- Found in review ---------------------------------------------------------------------------
+
+
+def test_a_mention_never_emails_someone_the_session_is_closed_to(
+    session, people, django_capture_on_commit_callbacks
+):
+    session = opened(session, by=people["manager"])
+    UserFactory(username="fin", role=Role.FINANCE)
+    with django_capture_on_commit_callbacks(execute=True):
+        comment = add_comment(session=session, author=people["vp"], kind="concern",
+                              body="Budget 1.2M @olga @fin @paul.")  # fmt: skip
+    assert set(comment.mentions.values_list("username", flat=True)) == {"paul"}
+    assert [m.to for m in mail.outbox] == [["paul@example.com"]]  # "@paul." is paul
+
+
+def test_an_edit_from_a_stale_page_does_not_undo_a_resolve(session, people):
+    session = opened(session, by=people["manager"])
+    comment = add_comment(session=session, author=people["vp"], body="Why?", kind="question")
+    stale = ReviewComment.objects.get(pk=comment.pk)  # the page the reviewer still has open
+    resolve_thread(comment=comment, by=people["manager"], reply="Because.")
+    edit_comment(comment=stale, by=people["vp"], body="Why, exactly?")
+    comment.refresh_from_db()
+    assert comment.body == "Why, exactly?"
+    assert comment.resolved_at is not None
+
+
+def test_saving_the_session_form_after_it_opened_keeps_it_open(session, people):
+    from roadmap.forms import ReviewSessionForm
+
+    form = ReviewSessionForm(
+        data={"title": "Renamed", "quarter": session.quarter.code, "meeting_date": "2026-12-11",
+              "reviewers": [people["vp"].pk, people["peer"].pk]},
+        instance=ReviewSession.objects.get(pk=session.pk),
+    )  # fmt: skip
+    assert form.is_valid(), form.errors
+    opened(session, by=people["manager"])  # meanwhile, in another tab
+    from roadmap.review_views import save_session_details
+
+    save_session_details(form=form)
+    session.refresh_from_db()
+    assert (session.title, session.status) == ("Renamed", "open")
+    assert session.snapshot["quarters"]
+
+
+def test_a_title_with_a_line_break_is_refused(people):
+    response = client_for(people["manager"]).post(
+        reverse("roadmap:review-create"),
+        {"title": "Q4\rreview", "quarter": "2027-Q1", "meeting_date": "2027-01-20"},
+    )
+    assert response.status_code == 400
+    assert "without control characters" in response.content.decode()
+
+
+def test_a_done_item_voted_on_does_not_invent_a_disagreement(session, people):
+    done = RoadmapItemFactory(title="Finished", status="done")
+    session = opened(session, by=people["manager"])
+    rows = {row.title: row for row in session.items.all()}
+    assert rows["Finished"].item == done
+    for title, score in (("Finished", 5), ("Retire the legacy sales pipeline", 4),
+                         ("Intermediate orders table", 2)):  # fmt: skip
+        cast_vote(review_item=rows[title], reviewer=people["vp"], value=score, urgency=score)
+    page = client_for(people["manager"]).get(session.get_absolute_url()).context["page"]
+    gaps = {s.review_item.title: s.rank_gap for s in page.agenda}
+    assert gaps == {"Finished": 0, "Retire the legacy sales pipeline": 0,
+                    "Intermediate orders table": 0}  # fmt: skip

@@ -116,3 +116,17 @@ def test_the_next_session_shows_last_sessions_commitments(commitments):
     assert "Commitments from the previous review" in text
     assert "Track record: commitments kept" in text
     assert "40 %" in text  # 2026-Q3's ratio
+
+
+def test_an_item_done_before_and_reopened_has_not_kept_a_promise_to_be_done():
+    manager = UserFactory(username="boss", role=Role.MANAGER)
+    reviewer = UserFactory(username="vp", role=Role.REVIEWER)
+    item = item_with_history("Done, then reopened", ("done", "2026-08-01"),
+                             ("planned", "2026-08-20"))  # fmt: skip
+    session = opened(ReviewSessionFactory(quarter=quarter("2026-Q4"), reviewers=[reviewer]),
+                     by=manager)  # fmt: skip
+    promised = [CommitmentInput("Done again", quarter("2026-Q4"))]
+    record_decision(review_item=session.items.get(item=item), outcome="approved", rationale="",
+                    by=manager, commitments=promised)  # fmt: skip
+    (check,) = check_commitments(all_commitments(), today=TODAY)
+    assert (check.outcome, check.reached_on) == ("pending", None)

@@ -1,5 +1,6 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from roadmap.demo import DEMO_USERS, load_demo
@@ -22,11 +23,18 @@ class Command(BaseCommand):
             self.stdout.write("The database already has data; the demo was not loaded.")
             created: set[str] = set()
         else:
-            result = load_demo(today=timezone.localdate())
+            # The demo replays reviews that happened in the past: nobody is emailed.
+            with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+                result = load_demo(today=timezone.localdate())
             self.stdout.write(
                 f"Demo roadmap: {result.items_created} items created, "
                 f"{result.items_total} in total."
             )
+            if result.products_created:
+                self.stdout.write(
+                    f"Error budgets: {result.products_created} data products, "
+                    f"{result.incidents_created} incidents."
+                )
             if result.billing_rows:
                 self.stdout.write(
                     f"Demo billing export: {result.billing_rows:,} rows imported, "
