@@ -129,21 +129,22 @@ class CostFilterParameters(serializers.Serializer):
         return super().to_internal_value(data)
 
     def validate_as_of(self, value: str) -> datetime.datetime:
-        try:
-            moment = dateparse.parse_datetime(value)
-        except ValueError:  # well formed, but no such moment (2026-02-30T09:00)
-            raise serializers.ValidationError(
-                _("%(text)s is not a moment.") % {"text": value}
-            ) from None
-        if moment is None:
-            if not DAY.match(value):
-                raise serializers.ValidationError(
-                    _("Give a moment such as 2026-11-20T09:00:00Z (or a day, 2026-11-20).")
-                )
+        if DAY.match(value):  # a day means its end: the figures as they stood that evening
             day = _day(value)
             if day is None:
                 raise serializers.ValidationError(_("%(text)s is not a day.") % {"text": value})
             moment = datetime.datetime.combine(day, datetime.time.max)
+        else:
+            try:
+                moment = dateparse.parse_datetime(value)
+            except ValueError:  # well formed, but no such moment (2026-02-30T09:00)
+                raise serializers.ValidationError(
+                    _("%(text)s is not a moment.") % {"text": value}
+                ) from None
+            if moment is None:
+                raise serializers.ValidationError(
+                    _("Give a moment such as 2026-11-20T09:00:00Z (or a day, 2026-11-20).")
+                )
         if timezone.is_naive(moment):
             moment = timezone.make_aware(moment, datetime.UTC)
         return moment

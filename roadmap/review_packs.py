@@ -257,7 +257,7 @@ def build_content(*, session: ReviewSession, as_of: datetime.datetime) -> PackCo
         for quarter in quarters_meta
     ]  # fmt: skip
     open_records = [r for r in records if r["status"] in OPEN]
-    previous = previous_session(session)
+    previous = previous_session(session, as_of=as_of)
     changes: list[ItemChanges] = []
     if previous is not None:
         before = list(previous.items.order_by("position").values_list("data", flat=True))
@@ -281,9 +281,8 @@ def build_content(*, session: ReviewSession, as_of: datetime.datetime) -> PackCo
         if previous is not None
         else Commitment.objects.none()
     )
-    every = Commitment.objects.filter(decision__session__opened_at__lte=as_of).select_related(
-        "due_quarter"
-    )
+    # Commitments decided by then (a revision later moves decided_at: it drops out).
+    every = Commitment.objects.filter(decision__decided_at__lte=as_of).select_related("due_quarter")
     budgets = budget_statuses(as_of=as_of)
     return PackContent(
         session=session,

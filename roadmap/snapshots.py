@@ -5,6 +5,7 @@ text, amounts as decimal strings with their currency, quarters as codes, people 
 names. Pages and packs render from it alone, so nothing edited later can reach them.
 """
 
+import datetime
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -305,11 +306,16 @@ def changes_between(*, before: Sequence[dict], after: Sequence[dict]) -> list[It
     return result
 
 
-def previous_session(session: ReviewSession) -> ReviewSession | None:
-    """The newest closed session opened before this one (any closed one for a draft)."""
+def previous_session(
+    session: ReviewSession, *, as_of: datetime.datetime | None = None
+) -> ReviewSession | None:
+    """The newest closed session opened before this one (any closed one for a draft);
+    with `as_of`, among those already closed at that moment (a review pack's)."""
     closed = ReviewSession.objects.filter(status=ReviewSession.Status.CLOSED).exclude(pk=session.pk)
     if session.opened_at:
         closed = closed.filter(opened_at__lt=session.opened_at)
+    if as_of is not None:
+        closed = closed.filter(closed_at__lte=as_of)
     return closed.order_by("-opened_at", "-id").first()
 
 

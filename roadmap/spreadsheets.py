@@ -8,6 +8,7 @@ saved since, so a spreadsheet kept open for a week cannot silently undo newer ed
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -286,7 +287,8 @@ def _match_existing(
     item_id = (row.get("id") or "").strip()
     if not item_id:
         return None, []
-    if not item_id.isdigit() or int(item_id) not in existing:
+    # ASCII digits, few enough for the database: str.isdigit() takes '²' and int() fails.
+    if not re.fullmatch(r"[0-9]{1,18}", item_id) or int(item_id) not in existing:
         return None, [RowError(line, "id", _("no roadmap item has id %s") % item_id)]
     if int(item_id) in seen:
         message = _("item %(id)s already appears on line %(line)s")

@@ -236,3 +236,14 @@ def test_the_browsable_api_works_with_a_session(export):
                           HTTP_ACCEPT="text/html")  # fmt: skip
     assert response.status_code == 200
     assert b"BigQuery" in response.content
+
+
+def test_as_of_a_day_means_the_end_of_that_day():
+    import datetime
+
+    from cost.serializers import ReportParameters
+
+    params = ReportParameters(data={"as_of": "2026-11-20"})
+    assert params.is_valid(), params.errors
+    expected = datetime.datetime(2026, 11, 20, 23, 59, 59, 999999, tzinfo=datetime.UTC)
+    assert params.validated_data["as_of"] == expected

@@ -365,3 +365,21 @@ def test_a_comment_cannot_forge_sections_or_replies_in_the_markdown(world):
     replies = [line for line in text.splitlines() if line.lstrip().startswith("- **Mika")]
     assert replies == []
     assert "<img" not in text
+
+
+def test_a_review_closed_after_the_pack_moment_is_not_its_previous_review(world):
+    from roadmap.models import ReviewSession
+
+    manager, vp, session = world["manager"], world["vp"], world["session"]
+    earlier = opened(ReviewSessionFactory(quarter=quarter("2026-Q3"), reviewers=[vp]),
+                     by=manager)  # fmt: skip
+    ReviewSession.objects.filter(pk=earlier.pk).update(
+        opened_at=session.opened_at - datetime.timedelta(days=90)
+    )
+    earlier = advanced(ReviewSession.objects.get(pk=earlier.pk), "held", by=manager)
+    moment = timezone.now()
+    before = content_hash(build_content(session=session, as_of=moment))
+    advanced(earlier, "closed", by=manager)
+    assert build_content(session=session, as_of=moment).previous is None
+    assert content_hash(build_content(session=session, as_of=moment)) == before
+    assert build_content(session=session, as_of=timezone.now()).previous == earlier
