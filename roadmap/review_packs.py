@@ -262,7 +262,10 @@ def build_content(*, session: ReviewSession, as_of: datetime.datetime) -> PackCo
     if previous is not None:
         before = list(previous.items.order_by("position").values_list("data", flat=True))
         changes = changes_between(before=before, after=records)
-    reasons = {reason.item_key: reason for reason in session.reasons.filter(updated_at__lte=as_of)}
+    reasons = {
+        reason.item_key: reason
+        for reason in ChangeReason.history.as_of(as_of).filter(session_id=session.pk)
+    }
     biggest = sorted(
         changes, key=lambda c: -max(CHANGE_WEIGHT[change.kind] for change in c.changes)
     )[:3]
@@ -282,7 +285,11 @@ def build_content(*, session: ReviewSession, as_of: datetime.datetime) -> PackCo
         else Commitment.objects.none()
     )
     # Commitments decided by then (a revision later moves decided_at: it drops out).
-    every = Commitment.objects.filter(decision__decided_at__lte=as_of).select_related("due_quarter")
+    # Every commitment as it stood then: revised ones are replaced, so read the history.
+    every = list(Commitment.history.as_of(as_of))
+    quarters = Quarter.objects.in_bulk({commitment.due_quarter_id for commitment in every})
+    for commitment in every:
+        commitment.due_quarter = quarters[commitment.due_quarter_id]
     budgets = budget_statuses(as_of=as_of)
     return PackContent(
         session=session,

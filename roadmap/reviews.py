@@ -16,6 +16,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history
 
 from config.roles import Role, has_role
 from roadmap.models import (
@@ -345,16 +346,21 @@ def record_decision(
                   "decided_by": by},
     )  # fmt: skip
     decision.commitments.all().delete()
-    Commitment.objects.bulk_create(
-        Commitment(
-            decision=decision,
-            item=review_item.item,
-            description=commitment.description,
-            owner=commitment.owner,
-            promised_status=commitment.promised_status,
-            due_quarter=commitment.due_quarter,
-        )
-        for commitment in commitments
+    # With history: a pack built before this revision still shows the earlier promises.
+    bulk_create_with_history(
+        [
+            Commitment(
+                decision=decision,
+                item=review_item.item,
+                description=commitment.description,
+                owner=commitment.owner,
+                promised_status=commitment.promised_status,
+                due_quarter=commitment.due_quarter,
+            )
+            for commitment in commitments
+        ],
+        Commitment,
+        default_user=by,
     )
     return decision
 

@@ -150,6 +150,8 @@ class ChangeReason(models.Model):
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
+    history = HistoricalRecords()  # a pack shows the reasons as they read at its moment
+
     class Meta:
         verbose_name = _("change reason")
         verbose_name_plural = _("change reasons")
@@ -305,6 +307,8 @@ class Commitment(models.Model):
     due_quarter = models.ForeignKey(
         Quarter, on_delete=models.PROTECT, related_name="commitments_due", verbose_name=_("by")
     )
+
+    history = HistoricalRecords()  # revised commitments replace these: packs read history
 
     class Meta:
         ordering = ["due_quarter__start_date", "id"]

@@ -383,3 +383,24 @@ def test_a_review_closed_after_the_pack_moment_is_not_its_previous_review(world)
     assert build_content(session=session, as_of=moment).previous is None
     assert content_hash(build_content(session=session, as_of=moment)) == before
     assert build_content(session=session, as_of=timezone.now()).previous == earlier
+
+
+def test_reasons_and_commitments_revised_later_do_not_change_a_rebuilt_pack(world):
+    from roadmap.reviews import CommitmentInput, set_change_reason
+
+    manager, session = world["manager"], world["session"]
+    row = session.items.get(title="Orders table")
+    set_change_reason(session=session, item_key=row.item_key, kind="scope_grew",
+                      note="Refunds joined the scope", by=manager)  # fmt: skip
+    record_decision(review_item=row, outcome="approved", rationale="", by=manager,
+                    commitments=[CommitmentInput("Live", quarter("2027-Q1"))])  # fmt: skip
+    moment = timezone.now()
+    before = build_content(session=session, as_of=moment)
+    set_change_reason(session=session, item_key=row.item_key, kind="", note="", by=manager)
+    record_decision(review_item=row, outcome="deferred", rationale="", by=manager,
+                    commitments=[CommitmentInput("Later", quarter("2027-Q3"))])  # fmt: skip
+    again = build_content(session=session, as_of=moment)
+    assert [(q.quarter, q.pending) for q in again.record] == [("2027-Q1", 1)]
+    assert content_hash(again) == content_hash(before)
+    now = build_content(session=session, as_of=timezone.now())
+    assert [(q.quarter, q.pending) for q in now.record] == [("2027-Q3", 1)]
