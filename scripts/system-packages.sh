@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs: chromium (browser tests), fonts-noto-cjk (review
 # packs render Japanese and other CJK text in their PDF), poppler-utils (tests read the
-# PDF's text layer with pdftotext).
+# PDF's text layer with pdftotext), and the libraries WeasyPrint draws PDFs with (Pango,
+# HarfBuzz's subsetter).
 # Installs what is missing when run as root (or with sudo); otherwise says what to install.
 set -euo pipefail
 
-PACKAGES=(chromium fonts-noto-cjk poppler-utils)
+PACKAGES=(chromium fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0
+          libharfbuzz-subset0)
 
 missing=()
 for package in "${PACKAGES[@]}"; do
