@@ -130,3 +130,34 @@ def env_rate(name: str, default: str) -> str:
     if not RATE.match(value):
         raise _fail(name, value, "expected calls per period, such as 600/min or 20/second")
     return value
+
+
+def env_mapping(name: str, default: str) -> dict[str, str]:
+    """`KEY=VALUE,KEY=VALUE`, keys and values lower-cased; `*` is the fallback key and
+    must be there."""
+    value = _raw(name) or default
+    mapping: dict[str, str] = {}
+    for entry in value.split(","):
+        key, sep, item = entry.partition("=")
+        key, item = key.strip().lower(), item.strip().lower()
+        if not sep or not key or not item:
+            raise _fail(name, value, f"{entry.strip()!r} is not KEY=VALUE")
+        mapping[key] = item
+    if "*" not in mapping:
+        raise _fail(name, value, "expected a fallback entry for other keys, such as *=...")
+    return mapping
+
+
+def env_prices(name: str, default: str) -> dict[str, Decimal]:
+    """Prices by key, such as `us=6.25,eu=6.25,*=6.25`: keys lower-cased, `*` the fallback."""
+    value = _raw(name) or default
+    prices: dict[str, Decimal] = {}
+    for key, amount in env_mapping(name, value).items():
+        try:
+            price = Decimal(amount)
+        except InvalidOperation:
+            price = None
+        if price is None or not price.is_finite() or price < 0:
+            raise _fail(name, value, f"{key}={amount} is not a price, such as us=6.25")
+        prices[key] = price
+    return prices

@@ -19,6 +19,8 @@ from config.environment import (
     env_decimal,
     env_int,
     env_list,
+    env_mapping,
+    env_prices,
     env_rate,
     env_str,
     env_time_zone,
@@ -281,6 +283,25 @@ QUARTERDECK_INGEST_THREADS = env_int("QUARTERDECK_INGEST_THREADS", default=2, mi
 QUARTERDECK_BIGQUERY_MAX_BYTES_BILLED = env_int(
     "QUARTERDECK_BIGQUERY_MAX_BYTES_BILLED", default=50 * 1024**3
 )
+
+# BigQuery job history (import_jobs, pull_jobs). A job's cost is an allocation at list
+# prices, in USD: on-demand jobs pay bytes billed / 2^40 x the price per TiB of their
+# region; jobs on a reservation pay slot-hours x the slot-hour price of the edition the
+# reservation runs (QUARTERDECK_BQ_RESERVATION_EDITIONS maps reservation ids to editions).
+QUARTERDECK_BQ_PRICE_PER_TIB = env_prices(
+    "QUARTERDECK_BQ_PRICE_PER_TIB", default="us=6.25,eu=6.25,*=6.25"
+)
+QUARTERDECK_BQ_SLOT_HOUR_PRICE = env_prices(
+    "QUARTERDECK_BQ_SLOT_HOUR_PRICE",
+    default="standard=0.04,enterprise=0.06,enterprise_plus=0.10,*=0.06",
+)
+QUARTERDECK_BQ_RESERVATION_EDITIONS = env_mapping(
+    "QUARTERDECK_BQ_RESERVATION_EDITIONS", default="*=enterprise"
+)
+# Query text can hold personal data: only its SHA-256 is kept unless this is on.
+QUARTERDECK_JOBS_KEEP_QUERY_TEXT = env_bool("QUARTERDECK_JOBS_KEEP_QUERY_TEXT", default=False)
+# Job rows older than this many days are folded into daily usage and deleted.
+QUARTERDECK_JOBS_RETENTION_DAYS = env_int("QUARTERDECK_JOBS_RETENTION_DAYS", default=90, minimum=1)
 
 LOGGING = {
     "version": 1,

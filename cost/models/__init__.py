@@ -1,0 +1,56 @@
+"""Cost models: billing (`billing.py`: invoice months, daily facts, rollups, rules, API
+tokens) and BigQuery job history (`jobs.py`: jobs, tables, daily usage)."""
+
+from cost.models.billing import (
+    INVOICE_MONTH,
+    NANOS,
+    AllocationRule,
+    ApiToken,
+    BillingMonth,
+    BillingSource,
+    CostCredit,
+    CostFact,
+    CostMonthRollup,
+    CreditMonthRollup,
+    ImportRun,
+    Label,
+    LabelSet,
+    to_decimal,
+    to_nanos,
+)
+from cost.models.jobs import (
+    BigQueryJob,
+    BigQueryTable,
+    JobImportRun,
+    JobUsageDay,
+    JobUser,
+    TableCombo,
+    TableSet,
+    TableSetMember,
+)
+
+__all__ = [
+    "INVOICE_MONTH",
+    "NANOS",
+    "AllocationRule",
+    "ApiToken",
+    "BigQueryJob",
+    "BigQueryTable",
+    "BillingMonth",
+    "BillingSource",
+    "CostCredit",
+    "CostFact",
+    "CostMonthRollup",
+    "CreditMonthRollup",
+    "ImportRun",
+    "JobImportRun",
+    "JobUsageDay",
+    "JobUser",
+    "Label",
+    "LabelSet",
+    "TableCombo",
+    "TableSet",
+    "TableSetMember",
+    "to_decimal",
+    "to_nanos",
+]
