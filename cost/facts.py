@@ -393,29 +393,29 @@ def _insert_rollups(
             else:
                 line[0] += amount
                 line[1] = None if line[1] is None or usd is None else line[1] + usd
-    ids = _reserve_ids(CostMonthRollup, len(groups))
+    ids = reserve_ids(CostMonthRollup, len(groups))
     rollup_rows, credit_rows = [], []
     for rollup_id, (key, sums) in zip(ids, groups.items(), strict=True):
         rollup_rows.append((rollup_id, month.id, *key, *sums))
         credit_rows.extend((rollup_id, kind, amount, usd)
                            for kind, (amount, usd) in sorted(credits[key].items()))  # fmt: skip
-    _write_rows(CostMonthRollup, ROLLUP_COLUMNS, rollup_rows)
-    _write_rows(CreditMonthRollup, CREDIT_ROLLUP_COLUMNS, credit_rows)
+    write_rows(CostMonthRollup, ROLLUP_COLUMNS, rollup_rows)
+    write_rows(CreditMonthRollup, CREDIT_ROLLUP_COLUMNS, credit_rows)
 
 
 def _insert_facts(
     month: BillingMonth, facts: list[Stored], label_sets: dict[tuple[Labels, Labels], int]
 ) -> None:
     fact_rows, credit_rows = [], []
-    for fact_id, stored in zip(_reserve_ids(CostFact, len(facts)), facts, strict=True):
+    for fact_id, stored in zip(reserve_ids(CostFact, len(facts)), facts, strict=True):
         label_set = label_sets[(stored.fact.labels, stored.fact.project_labels)]
         fact_rows.append(_fact_row(fact_id, month, stored, label_set))
         credit_rows.extend((fact_id, *credit) for credit in stored.credits)
-    _write_rows(CostFact, FACT_COLUMNS, fact_rows)
-    _write_rows(CostCredit, CREDIT_COLUMNS, credit_rows)
+    write_rows(CostFact, FACT_COLUMNS, fact_rows)
+    write_rows(CostCredit, CREDIT_COLUMNS, credit_rows)
 
 
-def _write_rows(model, columns: list[str], rows: list[tuple]) -> None:
+def write_rows(model, columns: list[str], rows: list[tuple]) -> None:
     if connection.vendor == "postgresql":
         _copy(model._meta.db_table, columns, rows)
     else:
@@ -424,7 +424,7 @@ def _write_rows(model, columns: list[str], rows: list[tuple]) -> None:
         )
 
 
-def _reserve_ids(model, count: int) -> range | list[int]:
+def reserve_ids(model, count: int) -> range | list[int]:
     """Ids for new rows, so the rows pointing at them can be written in bulk too."""
     if count == 0:
         return []

@@ -197,7 +197,9 @@ class JobImportRun(models.Model):
     rows_read = models.BigIntegerField(_("rows read"), default=0)
     jobs_written = models.BigIntegerField(_("jobs new or changed"), default=0)
     rows_skipped = models.BigIntegerField(
-        _("rows skipped"), default=0, help_text=_("Older than the retention period.")
+        _("rows skipped"),
+        default=0,
+        help_text=_("Rows of days already summed and pruned by the retention."),
     )
     first_day = models.DateField(_("first day"), null=True, blank=True)
     last_day = models.DateField(_("last day"), null=True, blank=True)
@@ -271,6 +273,9 @@ class BigQueryJob(models.Model):
     )
     run = models.ForeignKey(
         JobImportRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    digest = models.CharField(
+        _("row digest"), max_length=32, help_text=_("Tells a re-imported job that changed.")
     )
 
     class Meta:
