@@ -8,11 +8,16 @@ from cost.allocation import reallocate_all
 from cost.models import (
     AllocationRule,
     ApiToken,
+    BigQueryJob,
+    BigQueryTable,
     BillingMonth,
     BillingSource,
     CostCredit,
     CostFact,
     ImportRun,
+    JobImportRun,
+    JobUsageDay,
+    JobUser,
     Label,
     LabelSet,
 )
@@ -41,8 +46,16 @@ class BillingSourceAdmin(admin.ModelAdmin):
 
 @admin.register(ImportRun)
 class ImportRunAdmin(ReadOnlyAdmin):
-    list_display = ["id", "source", "status", "started_at", "finished_at", "rows_read",
-                    "facts_written", "started_by_name"]  # fmt: skip
+    list_display = [
+        "id",
+        "source",
+        "status",
+        "started_at",
+        "finished_at",
+        "rows_read",
+        "facts_written",
+        "started_by_name",
+    ]
     list_filter = ["status", "source"]
     search_fields = ["error", "started_by_name"]
 
@@ -140,3 +153,76 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset) -> None:
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(request, f"{count} token(s) revoked.")
+
+
+# --- Job history ---------------------------------------------------------------------
+
+
+@admin.register(JobImportRun)
+class JobImportRunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "kind",
+        "status",
+        "started_at",
+        "finished_at",
+        "rows_read",
+        "jobs_written",
+        "rows_skipped",
+        "first_day",
+        "last_day",
+        "started_by_name",
+    ]
+    list_filter = ["status", "kind"]
+    search_fields = ["error", "started_by_name", "project_id"]
+
+
+@admin.register(BigQueryTable)
+class BigQueryTableAdmin(ReadOnlyAdmin):
+    list_display = ["project_id", "dataset_id", "table_id"]
+    list_filter = ["project_id"]
+    search_fields = ["project_id", "dataset_id", "table_id"]
+
+
+@admin.register(JobUser)
+class JobUserAdmin(admin.ModelAdmin):
+    """The team of each BigQuery user: who to interview before a table is retired."""
+
+    list_display = ["email", "is_service_account", "team", "created_at"]
+    list_filter = ["is_service_account", "team"]
+    list_editable = ["team"]
+    search_fields = ["email"]
+    readonly_fields = ["created_at"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # their jobs and daily usage point at them
+
+
+@admin.register(BigQueryJob)
+class BigQueryJobAdmin(ReadOnlyAdmin):
+    list_display = [
+        "creation_time",
+        "project_id",
+        "job_id",
+        "user",
+        "statement_type",
+        "total_bytes_billed",
+        "total_slot_ms",
+        "cache_hit",
+        "pricing",
+        "cost",
+    ]
+    list_filter = ["job_type", "statement_type", "pricing", "cache_hit"]
+    search_fields = ["job_id", "user__email", "query_hash"]
+    list_select_related = ["user"]
+    date_hierarchy = "creation_time"
+    show_full_result_count = False
+
+
+@admin.register(JobUsageDay)
+class JobUsageDayAdmin(ReadOnlyAdmin):
+    list_display = ["day", "project_id", "user", "table_set", "queries", "cache_hits",
+                    "bytes_billed", "cost"]  # fmt: skip
+    list_select_related = ["user", "table_set"]
+    date_hierarchy = "day"
+    show_full_result_count = False

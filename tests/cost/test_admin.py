@@ -1,11 +1,25 @@
 """The cost admin: rule deletions allocate again, imported data cannot be deleted."""
 
+import datetime
+import json
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from cost.allocation import reallocate_all
-from cost.models import AllocationRule, BillingMonth, CostFact, ImportRun, LabelSet
+from cost.models import (
+    AllocationRule,
+    BigQueryJob,
+    BigQueryTable,
+    BillingMonth,
+    CostFact,
+    ImportRun,
+    JobImportRun,
+    JobUsageDay,
+    JobUser,
+    LabelSet,
+)
 from tests.cost.factories import CostFactFactory
 from tests.roadmap.factories import TeamFactory, UserFactory
 
@@ -52,3 +66,39 @@ def test_imported_data_cannot_be_deleted_in_the_admin(root, model):
     root.post(changelist, {"action": "delete_selected", "_selected_action": [obj.pk],
                            "post": "yes"})  # fmt: skip
     assert model.objects.filter(pk=obj.pk).exists()
+
+
+def _import_one_job(tmp_path) -> None:
+    from cost.jobs import import_job_files
+
+    table = {"project_id": "acme", "dataset_id": "marts", "table_id": "t"}
+    row = {"creation_time": "2026-11-20 10:00:00 UTC", "project_id": "acme", "job_id": "j1",
+           "user_email": "ann@acme.example", "job_type": "QUERY", "statement_type": "SELECT",
+           "referenced_tables": [table]}  # fmt: skip
+    path = tmp_path / "jobs.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    import_job_files([path], today=datetime.date(2026, 11, 26))
+
+
+@pytest.mark.parametrize("model", [BigQueryJob, BigQueryTable, JobImportRun, JobUsageDay])
+def test_job_history_shows_in_the_admin_and_cannot_be_changed_there(root, tmp_path, model):
+    _import_one_job(tmp_path)
+    opts = model._meta
+    obj = model.objects.first()
+    assert (
+        root.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")).status_code == 200
+    )
+    delete = reverse(f"admin:{opts.app_label}_{opts.model_name}_delete", args=[obj.pk])
+    assert root.post(delete, {"post": "yes"}).status_code == 403
+    assert model.objects.filter(pk=obj.pk).exists()
+
+
+def test_a_job_users_team_is_set_in_the_admin(root, tmp_path):
+    _import_one_job(tmp_path)
+    user = JobUser.objects.get()
+    team = TeamFactory(name="AE", slug="ae")
+    url = reverse("admin:cost_jobuser_change", args=[user.pk])
+    response = root.post(url, {"email": user.email, "team": team.pk})
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.team == team
