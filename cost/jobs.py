@@ -21,7 +21,7 @@ import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -136,12 +136,29 @@ def _time(row: Mapping, name: str, problems: list, *, required: bool = False):
         if required:
             problems.append((name, "missing"))
         return None
-    parsed = parse_timestamp(value)
+    parsed = parse_timestamp(value) or _epoch_seconds(value)
     if parsed is None:
         problems.append(
             (name, f"{str(value)[:40]!r} is not a time such as 2026-11-01 12:00:00 UTC")
         )
     return parsed
+
+
+def _epoch_seconds(value: Any) -> datetime.datetime | None:
+    """`bq query --format=json` writes TIMESTAMP columns as seconds since 1970 ("1.6882E9")."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    try:
+        seconds = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    if not seconds.is_finite() or not 0 <= seconds < 10**11:
+        return None
+    whole = int(seconds)
+    micros = int(((seconds - whole) * 1_000_000).to_integral_value(ROUND_HALF_EVEN))
+    return datetime.datetime.fromtimestamp(whole, datetime.UTC) + datetime.timedelta(
+        microseconds=micros
+    )
 
 
 def _count(row: Mapping, name: str, problems: list) -> int:

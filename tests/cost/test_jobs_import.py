@@ -168,6 +168,14 @@ def test_fields_are_stored_as_the_export_gives_them(tmp_path):
     assert (stored.error_reason, stored.error_message) == ("quotaExceeded", "Quota exceeded")
 
 
+def test_times_as_seconds_since_1970_are_read_as_bq_query_writes_them(tmp_path):
+    rows = [job("j1", creation_time="1.68829045592E9", end_time=1688290456.728)]
+    import_job_files([write(tmp_path / "j.jsonl", rows)], today=datetime.date(2023, 7, 3))
+    stored = BigQueryJob.objects.get()
+    assert stored.creation_time == datetime.datetime(2023, 7, 2, 9, 34, 15, 920000, datetime.UTC)
+    assert stored.end_time == datetime.datetime(2023, 7, 2, 9, 34, 16, 728000, datetime.UTC)
+
+
 def test_an_anonymous_result_table_is_not_a_destination(tmp_path):
     load(tmp_path, [job("j1", destination_table=table("anon1234", dataset="_5a38c5e2"))])
     assert BigQueryJob.objects.get().destination_table is None
