@@ -346,6 +346,7 @@ class Located:
     file: str
     line: int
     row: Any
+    unit: str = "line"  # "row" of a query result
 
 
 class _CountingReader(io.RawIOBase):
@@ -618,7 +619,7 @@ def _load(run: JobImportRun, items: Iterable[Located | BadInput], *, today: date
                 try:
                     job = parse_job(item.row, keep_query_text=keep_text)
                 except RowProblems as bad:
-                    problems += [BadInput(item.file, item.line, name or None, message)
+                    problems += [BadInput(item.file, item.line, name or None, message, item.unit)
                                  for name, message in bad.problems]  # fmt: skip
                 else:
                     if job.day in closed:
@@ -646,6 +647,28 @@ def _load(run: JobImportRun, items: Iterable[Located | BadInput], *, today: date
         run.save()
 
 
+def _run(run: JobImportRun, items: Iterable, *, today, describe: Callable[[Exception], str]):
+    """Load, or mark the run failed whatever stopped it: nothing is stored then."""
+    try:
+        _load(run, items, today=today)
+    except BadFiles as bad:
+        raise _fail(run, str(bad), bad.problems) from None
+    except _Abort as abort:
+        first = abort.problems[0]
+        message = f"{len(abort.problems)} problem(s); nothing was imported. First: {first}"
+        raise _fail(run, message, abort.problems) from None
+    except Exception as error:
+        raise _fail(run, describe(error)) from error
+    except BaseException:
+        _fail(run, "interrupted")
+        raise
+    return run
+
+
+def _could_not(error: Exception) -> str:
+    return f"could not read or store the jobs: {error!r}"
+
+
 def import_job_files(
     paths: Sequence[Path],
     *,
@@ -659,16 +682,11 @@ def import_job_files(
     run = _start_run(kind=JobImportRun.Kind.FILES, location=location, by=by, by_name=by_name)
     try:
         run.files = [file.as_json() for file in describe_files(list(paths))]
-        run.save(update_fields=["files"])
-        _load(run, read_job_files(paths, progress=progress), today=today or timezone.now().date())
     except BadFiles as bad:
         raise _fail(run, str(bad), bad.problems) from None
-    except _Abort as abort:
-        message = (
-            f"{len(abort.problems)} problem(s); nothing was imported. First: {abort.problems[0]}"
-        )
-        raise _fail(run, message, abort.problems) from None
-    return run
+    run.save(update_fields=["files"])
+    items = read_job_files(paths, progress=progress)
+    return _run(run, items, today=today or timezone.now().date(), describe=_could_not)
 
 
 def import_job_rows(
@@ -680,21 +698,17 @@ def import_job_rows(
     by: AbstractBaseUser | None = None,
     by_name: str = "",
     today: datetime.date | None = None,
+    describe_error: Callable[[Exception], str] = _could_not,
 ) -> JobImportRun:
-    """Load JOBS rows read from BigQuery (`pull_jobs`): the same rules as for files."""
+    """Load JOBS rows read from BigQuery (`pull_jobs`): the same rules as for files. An
+    error while the rows stream in (a page that cannot be fetched) fails the run with
+    `describe_error(error)` and raises JobImportFailed."""
     run = _start_run(
         kind=JobImportRun.Kind.BIGQUERY, location=location, project_id=project_id, by=by,
         by_name=by_name,
     )  # fmt: skip
-    located = (Located(source, number, row) for number, row in enumerate(rows, start=1))
-    try:
-        _load(run, located, today=today or timezone.now().date())
-    except _Abort as abort:
-        message = (
-            f"{len(abort.problems)} problem(s); nothing was imported. First: {abort.problems[0]}"
-        )
-        raise _fail(run, message, abort.problems) from None
-    return run
+    located = (Located(source, number, row, "row") for number, row in enumerate(rows, start=1))
+    return _run(run, located, today=today or timezone.now().date(), describe=describe_error)
 
 
 @transaction.atomic
