@@ -49,6 +49,12 @@ router.register("imports", ImportRunViewSet, basename="import-run")
 api_views = [("cost-reports/", CostReportView, "cost-report")]
 # --- end cost ---------------------------------------------------------------------------
 
+# --- Usage evidence from the BigQuery job history (Finance and Manager) -----------------
+from cost.usage_api import USAGE_API_VIEWS  # noqa: E402
+
+api_views += USAGE_API_VIEWS
+# --- end usage ---------------------------------------------------------------------------
+
 
 def not_found(request, exception):
     """404 as JSON under /api/ (a script asked; the schema says JSON), the page elsewhere."""

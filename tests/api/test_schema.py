@@ -5,6 +5,7 @@ New endpoints are covered as soon as they are in the schema: the operations are 
 from the schema, not listed here.
 """
 
+import datetime
 import json
 import re
 from collections.abc import Iterator
@@ -29,9 +30,11 @@ from config.roles import Role
 from config.wsgi import application
 from cost.imports import import_files
 from cost.models import ApiToken, CostFact
+from cost.usage_serializers import utc_today
 from tests.api.test_budget_api import Budgets, make_budgets
 from tests.api.test_roadmap_api import Roadmap, make_roadmap, session_client
 from tests.cost.test_ingest import SAMPLE_JSONL
+from tests.cost.test_usage_reports import load_usage_jobs
 from tests.roadmap.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -86,12 +89,28 @@ CROSS_PARAMETER_RULES = {
     "GET /api/v1/cost-reports/",
     "GET /api/v1/cost-facts/",
     "GET /api/v1/cost-facts/{id}/",
+    # Usage reports: `to` not before `from`, both in the years 2000 to 2099.
+    "GET /api/v1/usage/tables/",
+    "GET /api/v1/usage/tables/{table}/users/",
+    "GET /api/v1/usage/joined-tables/",
+    "GET /api/v1/usage/query-cost/",
+    "GET /api/v1/usage/expensive-queries/",
+    "GET /api/v1/usage/reconciliation/",
 }
 
 
 @pytest.fixture
 def budgets(db) -> Budgets:
     return make_budgets()
+
+
+@pytest.fixture
+def usage_jobs(roadmap, tmp_path) -> None:
+    """Three days of job history ending yesterday (UTC), inside the default period of the
+    usage operations, so they answer with data. After `roadmap`, whose teams it maps
+    users to."""
+    today = utc_today()
+    load_usage_jobs(tmp_path, today - datetime.timedelta(days=3), today=today)
 
 
 @pytest.fixture
@@ -113,6 +132,7 @@ def _call_and_validate(case, key: str):
         )
 
 
+@pytest.mark.usefixtures("usage_jobs")
 @schema.parametrize()
 @settings(
     max_examples=15,
@@ -125,6 +145,7 @@ def test_every_operation_answers_as_the_schema_says(case, finance_key, roadmap, 
     _call_and_validate(case, finance_key)
 
 
+@pytest.mark.usefixtures("usage_jobs")
 def test_objects_that_exist_answer_as_the_schema_says(finance_key, roadmap, billing, budgets):
     """Generated ids rarely hit a stored object; these calls make sure 200s are checked
     for every operation that takes one."""
@@ -135,6 +156,9 @@ def test_objects_that_exist_answer_as_the_schema_says(finance_key, roadmap, bill
         "GET /api/v1/imports/{id}/": {"id": billing.run.pk},
         "GET /api/v1/data-products/{id}/": {"id": budgets.revenue.pk},
         "GET /api/v1/incidents/{id}/": {"id": budgets.shared.pk},
+        "GET /api/v1/usage/tables/{table}/users/": {
+            "table": "acme-analytics.legacy_sales.daily_sales_v1"
+        },
     }
     operations = [result.ok() for result in schema.get_all_operations()]
     for operation in operations:
