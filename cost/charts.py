@@ -1,4 +1,5 @@
-"""Charts of cost as SVG, drawn server-side with matplotlib (no script reaches the page).
+"""Charts of cost and usage as SVG, drawn server-side with matplotlib (no script reaches
+the page).
 
 Readable in black and white: every stack has its own hatch as well as its own shade,
 segments large enough carry their amount and every bar its total. Amounts become floats
@@ -6,13 +7,16 @@ here and only here, for drawing; the figures in the tables come from the Decimal
 """
 
 import io
+import math
+from collections.abc import Sequence
+from decimal import Decimal
 
 import matplotlib
 
 matplotlib.use("Agg")  # never an interactive backend, whatever imports pyplot first
 
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from cost.reports import MonthlyCost
 
@@ -124,6 +128,69 @@ def monthly_cost_svg(chart: MonthlyCost, *, title: str, empty_text: str) -> str:
         else:
             axes.text(0.5, 0.5, empty_text, transform=axes.transAxes, ha="center", va="center")
             axes.set_yticks([])
+        buffer = io.StringIO()
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
+    return buffer.getvalue()
+
+
+def share_curve_svg(
+    points: Sequence[tuple[int, Decimal]], *, mark: int, title: str, x_label: str,
+    y_label: str, mark_text: str, empty_text: str,
+) -> str:  # fmt: skip
+    """The share of all queries the top n tables carry, n = 1, 2, ... as a line (points:
+    (n, share 0-1)). A dashed guide marks n = `mark` with `mark_text`. One dark line on
+    white, the guides grey and dashed: it reads the same printed in black and white.
+    Beyond 200 tables the n axis is logarithmic, so the first tables keep their room."""
+    xs = [n for n, _share in points]
+    ys = [float(share) * 100 for _n, share in points]
+    with matplotlib.rc_context(RC):
+        figure = Figure(figsize=(9.6, 3.6))
+        figure.subplots_adjust(left=0.08, right=0.98, top=0.9, bottom=0.15)
+        axes = figure.add_subplot()
+        if points:
+            last = xs[-1]
+            logarithmic = last > 200
+            if logarithmic:
+                axes.set_xscale("log")
+                axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:,.0f}"))
+                axes.set_xlim(1, last)
+            else:
+                axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+                axes.set_xlim(0.5 if last <= 30 else 0, last + (0.5 if last <= 30 else 0))
+            axes.plot(xs, ys, color=INK, linewidth=1.8, marker="o" if last <= 30 else None,
+                      markersize=3.5)  # fmt: skip
+            mark = min(max(mark, 1), last)
+            at_mark = ys[mark - 1]
+            guide = {"color": "#5c5c5c", "linewidth": 0.9, "linestyle": (0, (4, 3))}
+            axes.axvline(mark, **guide)
+            axes.axhline(at_mark, **guide)
+            axes.plot([mark], [at_mark], marker="s", markersize=6, color=INK)
+            # A rising curve leaves the room below it on the right of the mark, and above
+            # it on the left: the label goes there, unless the mark is near an edge.
+            across = math.log(mark) / math.log(last) if logarithmic else mark / max(last, 1)
+            right, high = across > 0.8, at_mark > 80
+            axes.annotate(
+                _plain(mark_text), (mark, at_mark),
+                xytext=(-8 if right else 8, 10 if right and not high else -14),
+                textcoords="offset points", ha="right" if right else "left",
+                va="bottom" if right and not high else "top",
+                fontsize=9, fontweight="bold", color=INK,
+                bbox={"boxstyle": "round,pad=0.25", "facecolor": "#ffffff", "edgecolor": INK,
+                      "linewidth": 0.5},
+            )  # fmt: skip
+        else:
+            axes.text(0.5, 0.5, _plain(empty_text), transform=axes.transAxes, ha="center",
+                      va="center")  # fmt: skip
+            axes.set_xticks([])
+        axes.set_ylim(0, 102)
+        axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:.0f}%"))
+        axes.set_xlabel(_plain(x_label))
+        axes.set_ylabel(_plain(y_label))
+        axes.grid(axis="y", color="#d9dee5", linewidth=0.6)
+        axes.set_axisbelow(True)
+        for side in ("top", "right"):
+            axes.spines[side].set_visible(False)
+        axes.set_title(_plain(title), loc="left", fontsize=10, fontweight="bold")
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     return buffer.getvalue()
