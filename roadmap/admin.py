@@ -7,12 +7,14 @@ from roadmap.models import (
     DataProduct,
     Decision,
     Incident,
+    ItemTable,
     Quarter,
     ReviewComment,
     ReviewItem,
     ReviewPack,
     ReviewSession,
     RoadmapItem,
+    StakeholderInterview,
     Team,
     TeamCapacity,
     Theme,
@@ -157,3 +159,29 @@ class IncidentAdmin(SimpleHistoryAdmin):
     date_hierarchy = "detected_at"
     filter_horizontal = ["products"]
     raw_id_fields = ["caused_by", "follow_up"]
+
+
+# --- Evidence: an item's tables and the stakeholder interviews.
+
+
+@admin.register(ItemTable)
+class ItemTableAdmin(admin.ModelAdmin):
+    list_display = ["item", "table", "role"]
+    list_filter = ["role"]
+    search_fields = ["item__title", "table__dataset_id", "table__table_id"]
+    raw_id_fields = ["item", "table"]
+
+
+@admin.register(StakeholderInterview)
+class StakeholderInterviewAdmin(SimpleHistoryAdmin):
+    list_display = ["date", "team", "people", "created_by"]
+    list_filter = ["team"]
+    search_fields = ["people", "notes", "pain_points"]
+    date_hierarchy = "date"
+    filter_horizontal = ["items"]
+    readonly_fields = ["created_by", "created_at"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

@@ -2,11 +2,12 @@
 
 A pack is built from the session's snapshot and from everything else as it was at one
 recorded moment (`as_of`): comments and decisions from their history, cost from the
-billing month versions current then. Rebuilt for the same moment it has the same
-content, and the same content hash (which leaves out only the generation time); error
-budgets count the incidents recorded by then, against the products as they are now. Each
-cost table names the cost-reports API query that gives its figures, and each item its
-id, so every number can be traced back.
+billing month versions current then, each item's cited usage evidence and its stakeholder
+interviews from their history (team names as they are now). Rebuilt for the same moment it
+has the same content, and the same content hash (which leaves out only the generation
+time); error budgets count the incidents recorded by then, against the products as they
+are now. Each cost table names the cost-reports API query that gives its figures, and each
+item its id, so every number can be traced back.
 """
 
 import datetime
@@ -30,6 +31,7 @@ from cost.charts import monthly_cost_svg
 from cost.money import Money
 from cost.reports import MonthlyCost, Stack, fold_stacks, month_label, month_range, shift_month
 from roadmap.error_budgets import BudgetStatus, State, budget_statuses, exhausted_items
+from roadmap.evidence import InterviewWords, interviews_as_of, usage_evidence_as_of
 from roadmap.models import (
     ChangeReason,
     Commitment,
@@ -133,6 +135,17 @@ class CostSection:
         return month_label(self.last_month) if self.last_month else ""
 
 
+@dataclass(frozen=True)
+class ItemInterviews:
+    """The interviews that asked for one item, as they read at the pack's moment."""
+
+    interviews: tuple[InterviewWords, ...]
+
+    @property
+    def teams(self) -> list[str]:
+        return sorted({words.team for words in self.interviews})
+
+
 @dataclass
 class PackContent:
     session: ReviewSession
@@ -155,10 +168,24 @@ class PackContent:
     budgets: list[BudgetStatus]  # every data product's error budget on the day of as_of
     fix_first: dict[int, list[DataProduct]]  # items that restore an exhausted budget, by id
     charts: dict[str, str] = field(default_factory=dict)  # name -> SVG
+    # Benefit evidence at the pack's moment, by item id: the usage figures the manager
+    # cited, and the interviews that asked for the item.
+    evidence: dict[int, str] = field(default_factory=dict)
+    interviews: dict[int, ItemInterviews] = field(default_factory=dict)
 
     @property
     def open_threads(self) -> int:
         return sum(1 for thread in self.threads if not thread.resolved)
+
+    @property
+    def evidence_items(self) -> list[tuple[dict, str, ItemInterviews | None]]:
+        """Open items with usage evidence or interviews: (record, evidence, interviews)."""
+        return [
+            (record, self.evidence.get(record["id"], ""), self.interviews.get(record["id"]))
+            for record in self.items
+            if record["status"] in OPEN
+            and (record["id"] in self.evidence or record["id"] in self.interviews)
+        ]
 
     @property
     def budgets_exhausted(self) -> int:
@@ -291,6 +318,7 @@ def build_content(*, session: ReviewSession, as_of: datetime.datetime) -> PackCo
     for commitment in every:
         commitment.due_quarter = quarters[commitment.due_quarter_id]
     budgets = budget_statuses(as_of=as_of)
+    item_ids = [record["id"] for record in records]
     return PackContent(
         session=session,
         as_of=as_of,
@@ -311,6 +339,11 @@ def build_content(*, session: ReviewSession, as_of: datetime.datetime) -> PackCo
         threads=threads,
         budgets=budgets,
         fix_first=dict(exhausted_items(budgets)),
+        evidence=usage_evidence_as_of(item_ids=item_ids, as_of=as_of),
+        interviews={
+            item_id: ItemInterviews(tuple(words))
+            for item_id, words in interviews_as_of(item_ids=item_ids, as_of=as_of).items()
+        },
     )
 
 

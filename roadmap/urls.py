@@ -1,6 +1,7 @@
 from django.urls import path
 
 from roadmap import budget_views as budgets
+from roadmap import evidence_views as evidence
 from roadmap import review_views as reviews
 from roadmap import views
 
@@ -16,6 +17,16 @@ urlpatterns = [
     path("items/<int:pk>/", views.ItemDetailView.as_view(), name="item-detail"),
     path("items/<int:pk>/edit/", views.ItemUpdateView.as_view(), name="item-edit"),
     path("items/<int:pk>/move/", views.ItemMoveView.as_view(), name="item-move"),
+    # Evidence: an item's tables, their usage, stakeholder interviews
+    path("items/<int:pk>/tables/", evidence.ItemTablesView.as_view(), name="item-tables"),
+    path(
+        "items/<int:pk>/evidence/",
+        evidence.ItemEvidenceApplyView.as_view(),
+        name="item-evidence-apply",
+    ),
+    path("interviews/", evidence.InterviewListView.as_view(), name="interview-list"),
+    path("interviews/new/", evidence.InterviewFormView.as_view(), name="interview-create"),
+    path("interviews/<int:pk>/edit/", evidence.InterviewFormView.as_view(), name="interview-edit"),
     # Review sessions
     path("reviews/", reviews.ReviewListView.as_view(), name="review-list"),
     path("reviews/new/", reviews.ReviewFormView.as_view(), name="review-create"),

@@ -21,6 +21,7 @@ from cost.money import Money
 from cost.reports import item_monthly_cost
 from roadmap import scoring
 from roadmap.error_budgets import budget_statuses, exhausted_items
+from roadmap.evidence import item_evidence
 from roadmap.filters import ItemFilter
 from roadmap.forms import CapacityForm, ImportItemsForm, MoveItemForm, RoadmapItemForm
 from roadmap.history import item_history
@@ -197,7 +198,7 @@ class ItemListView(RoleRequiredMixin, TemplateView):
 
 class ItemDetailView(RoleRequiredMixin, TemplateView):
     """Managers: every field of an item, rendered Markdown, its actual BigQuery cost per
-    month, and its change history."""
+    month, the usage of its tables and its interviews, and its change history."""
 
     allowed_roles = MANAGERS
     template_name = "roadmap/item_detail.html"
@@ -218,6 +219,7 @@ class ItemDetailView(RoleRequiredMixin, TemplateView):
             "cost_months": item_monthly_cost(item_id=item.pk, today=timezone.localdate()),
             "cost_rules": list(item.allocation_rules.select_related("team").order_by("position")),
             "exhausted_budgets": exhausted_budgets_of(item, budget_statuses()),
+            "evidence": item_evidence(item=item, today=timezone.localdate()),
         }
 
 

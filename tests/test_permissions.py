@@ -7,7 +7,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from config.roles import Role
-from cost.models import AllocationRule
+from cost.models import AllocationRule, BigQueryTable
 from roadmap.models import DataProduct, Incident, ReviewPack
 from roadmap.reviews import add_comment
 from tests.cost.factories import CostFactFactory, ImportRunFactory
@@ -44,6 +44,15 @@ ROUTES = [
     ("roadmap:item-edit", "item", "get", MANAGER),
     ("roadmap:item-edit", "item", "post", MANAGER),
     ("roadmap:item-move", "item", "post", MANAGER),
+    # Usage evidence and stakeholder interviews: managers only (reviewers read the pack).
+    ("roadmap:item-tables", "item", "get", MANAGER),
+    ("roadmap:item-tables", "item", "post", MANAGER),
+    ("roadmap:item-evidence-apply", "item", "post", MANAGER),
+    ("roadmap:interview-list", None, "get", MANAGER),
+    ("roadmap:interview-create", None, "get", MANAGER),
+    ("roadmap:interview-create", None, "post", MANAGER),
+    ("roadmap:interview-edit", "interview", "get", MANAGER),
+    ("roadmap:interview-edit", "interview", "post", MANAGER),
     # Review sessions. The user of each role here is not invited to the session, so only
     # managers get in; invited reviewers are checked in test_invited_reviewers_... below.
     ("roadmap:review-list", None, "get", PARTICIPANTS),
@@ -87,6 +96,20 @@ ROUTES = [
     ("cost:rule-delete", "rule", "get", MANAGER),
     ("cost:rule-delete", "rule", "post", MANAGER),
     ("cost:rule-move", "rule", "post", MANAGER),
+    # Job history usage pages and users' teams: managers only.
+    ("cost:usage-tables", None, "get", MANAGER),
+    ("cost:usage-curve", None, "get", MANAGER),
+    ("cost:usage-table", "bq_table_pk", "get", MANAGER),
+    ("cost:usage-table-csv", "bq_table_pk", "get", MANAGER),
+    ("cost:usage-joined", None, "get", MANAGER),
+    ("cost:usage-cost", None, "get", MANAGER),
+    ("cost:usage-imports", None, "get", MANAGER),
+    ("cost:job-user-list", None, "get", MANAGER),
+    ("cost:job-user-edit", "job_user", "get", MANAGER),
+    ("cost:job-user-edit", "job_user", "post", MANAGER),
+    ("cost:job-user-import", None, "get", MANAGER),
+    ("cost:job-user-import", None, "post", MANAGER),
+    ("cost:job-user-export", None, "get", MANAGER),
 ]
 EVERY_ROLE = {Role.MANAGER, Role.REVIEWER, Role.FINANCE}
 PLANNERS = {Role.MANAGER, Role.FINANCE}
@@ -109,6 +132,12 @@ API_ROUTES = [
     ("incident-list", None, "get", PLANNERS),
     ("incident-detail", "incident", "get", PLANNERS),
     ("budget-status-list", None, "get", PLANNERS),
+    ("usage-tables", None, "get", PLANNERS),
+    ("usage-table-users", "bq_table", "get", PLANNERS),
+    ("usage-joined-tables", None, "get", PLANNERS),
+    ("usage-query-cost", None, "get", PLANNERS),
+    ("usage-expensive-queries", None, "get", PLANNERS),
+    ("usage-reconciliation", None, "get", PLANNERS),
 ]
 ROLES = [Role.MANAGER, Role.REVIEWER, Role.FINANCE, None]
 
@@ -165,6 +194,27 @@ def _incident() -> int:
     return incident.pk
 
 
+def _interview() -> int:
+    from roadmap.models import StakeholderInterview
+
+    return StakeholderInterview.objects.create(
+        date=timezone.localdate(), team=TeamFactory(), people="Priya"
+    ).pk
+
+
+def _bq_table() -> str:
+    table = BigQueryTable.objects.create(
+        project_id="acme-analytics", dataset_id="legacy_sales", table_id="daily_sales_v1"
+    )
+    return table.full_name
+
+
+def _job_user() -> int:
+    from cost.models import JobUser
+
+    return JobUser.objects.create(email="ann@acme.example").pk
+
+
 def _review_item():
     session, row = _open_session()
     return [session.pk, row.pk]
@@ -190,6 +240,14 @@ OBJECTS = {
     "fact": lambda: CostFactFactory().pk,
     "product": lambda: _product().pk,
     "incident": _incident,
+    "bq_table": _bq_table,
+    "bq_table_pk": lambda: (
+        BigQueryTable.objects.create(
+            project_id="acme", dataset_id="marts", table_id="fct_orders"
+        ).pk
+    ),
+    "job_user": _job_user,
+    "interview": _interview,
 }
 
 
@@ -337,6 +395,8 @@ REVIEWER_ROUTES = [
     ("roadmap:change-reason", "review_item", "post", False),
     ("roadmap:item-edit", "item", "get", False),
     ("roadmap:item-edit", "item", "post", False),
+    ("roadmap:item-tables", "item", "post", False),
+    ("roadmap:item-evidence-apply", "item", "post", False),
     ("roadmap:pack", "pack", "get", True),
     ("roadmap:pack-build", "session", "post", False),
 ]

@@ -1,5 +1,7 @@
-"""The roadmap's models: the plan itself (items.py) and its quarterly reviews (reviews.py)."""
+"""The roadmap's models: the plan itself (items.py), its quarterly reviews (reviews.py),
+reliability (reliability.py) and the evidence behind items (evidence.py)."""
 
+from roadmap.models.evidence import ItemTable, StakeholderInterview, pain_point_lines
 from roadmap.models.items import (
     CURRENCY_CODE,
     EDITABLE_FIELDS,
@@ -47,6 +49,7 @@ __all__ = [
     "Decision",
     "FrozenSnapshotError",
     "Incident",
+    "ItemTable",
     "PriorityVote",
     "Quarter",
     "QuarterQuerySet",
@@ -57,6 +60,7 @@ __all__ = [
     "ReviewSessionQuerySet",
     "RoadmapItem",
     "RoadmapItemQuerySet",
+    "StakeholderInterview",
     "Team",
     "TeamCapacity",
     "Theme",
@@ -64,6 +68,7 @@ __all__ = [
     "default_currency",
     "dependency_graph",
     "dependency_loop",
+    "pain_point_lines",
     "parse_quarter_code",
     "quarter_bounds",
     "quarter_code",

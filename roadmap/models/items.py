@@ -488,6 +488,16 @@ class RoadmapItem(models.Model):
         validators=[validate_url_lines],
         help_text=_("One URL per line: usage reports, surveys, interview notes."),
     )
+    # Figures from the job history of the item's tables, put here when the manager chooses
+    # (roadmap.evidence.apply_usage_evidence); packs read them as of their moment.
+    usage_evidence = models.TextField(
+        _("usage evidence"),
+        blank=True,
+        help_text=_("A summary of the BigQuery job history of the item's tables."),
+    )
+    usage_evidence_at = models.DateTimeField(
+        _("usage evidence taken"), null=True, blank=True, editable=False
+    )
 
     # --- Bookkeeping
     version = models.PositiveIntegerField(

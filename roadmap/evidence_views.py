@@ -1,0 +1,148 @@
+"""Pages of an item's evidence: naming its tables, citing their usage, and the stakeholder
+interviews. Managers only: reviewers read the evidence in the review pack."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views import View
+
+from config.roles import Role, RoleRequiredMixin
+from roadmap.evidence import (
+    NoUsageEvidence,
+    apply_usage_evidence,
+    save_interview,
+    set_item_tables,
+    tables_by_role,
+)
+from roadmap.evidence_forms import InterviewForm, ItemTablesForm
+from roadmap.models import ItemTable, RoadmapItem, StakeholderInterview, Team
+from roadmap.planning import EditConflict
+
+MANAGERS = frozenset({Role.MANAGER})
+
+
+def _evidence_url(item: RoadmapItem) -> str:
+    return f"{item.get_absolute_url()}#usage-evidence"
+
+
+class ItemTablesView(RoleRequiredMixin, View):
+    """Managers: the tables an item retires and builds on, one name a line."""
+
+    allowed_roles = MANAGERS
+    template_name = "roadmap/item_tables_form.html"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        item = get_object_or_404(RoadmapItem, pk=pk)
+        tables = tables_by_role(item)
+        form = ItemTablesForm(
+            initial={
+                "retire": "\n".join(t.full_name for t in tables[ItemTable.Role.RETIRE]),
+                "build_on": "\n".join(t.full_name for t in tables[ItemTable.Role.BUILD_ON]),
+            }
+        )
+        return render(request, self.template_name, {"form": form, "item": item})
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        item = get_object_or_404(RoadmapItem, pk=pk)
+        form = ItemTablesForm(request.POST)
+        if form.is_valid():
+            try:
+                links = set_item_tables(
+                    item=item,
+                    retire=form.cleaned_data["retire"],
+                    build_on=form.cleaned_data["build_on"],
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(
+                    request,
+                    _("“%(title)s” now names %(count)s tables.")
+                    % {"title": item.title, "count": len(links)},
+                )
+                return HttpResponseRedirect(_evidence_url(item))
+        return render(request, self.template_name, {"form": form, "item": item}, status=400)
+
+
+class ItemEvidenceApplyView(RoleRequiredMixin, View):
+    """Managers: put the last 90 days' usage figures into the item's benefit evidence and
+    its users affected (POST only)."""
+
+    allowed_roles = MANAGERS
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        item = get_object_or_404(RoadmapItem, pk=pk)
+        try:
+            saved = apply_usage_evidence(item=item, by=request.user, today=timezone.localdate())
+        except NoUsageEvidence as problem:
+            messages.error(request, str(problem))
+        except EditConflict:
+            messages.error(
+                request, _("The item was changed meanwhile; nothing was saved. Try again.")
+            )
+        else:
+            messages.success(
+                request,
+                _("Users affected is now %(users)s; the usage evidence is in the item.")
+                % {"users": f"{saved.users_affected:,}"},
+            )
+        return HttpResponseRedirect(_evidence_url(item))
+
+
+class InterviewListView(RoleRequiredMixin, View):
+    """Managers: every stakeholder interview, newest first, or one team's (?team=slug)."""
+
+    allowed_roles = MANAGERS
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        interviews = StakeholderInterview.objects.select_related("team").prefetch_related("items")
+        team = None
+        if request.GET.get("team"):
+            team = Team.objects.filter(slug=request.GET["team"]).first()
+            interviews = interviews.filter(team=team) if team else interviews.none()
+        teams = Team.objects.filter(interviews__isnull=False).distinct().order_by("name")
+        return render(
+            request,
+            "roadmap/interview_list.html",
+            {"interviews": list(interviews), "teams": teams, "team": team},
+        )
+
+
+class InterviewFormView(RoleRequiredMixin, View):
+    """Managers: record an interview (GET/POST /interviews/new/, ?item=<id> ticks an item)
+    or correct one (GET/POST /interviews/<pk>/edit/)."""
+
+    allowed_roles = MANAGERS
+    template_name = "roadmap/interview_form.html"
+
+    def _instance(self, pk: int | None) -> StakeholderInterview | None:
+        return None if pk is None else get_object_or_404(StakeholderInterview, pk=pk)
+
+    def get(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
+        interview = self._instance(pk)
+        initial = {}
+        if interview is None and request.GET.get("item", "").isdigit():
+            initial["items"] = [int(request.GET["item"])]
+        form = InterviewForm(instance=interview, initial=initial)
+        return render(request, self.template_name, {"form": form, "interview": interview})
+
+    def post(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
+        interview = self._instance(pk)
+        form = InterviewForm(data=request.POST, instance=interview)
+        if not form.is_valid():
+            return render(
+                request, self.template_name, {"form": form, "interview": interview}, status=400
+            )
+        saved = save_interview(
+            interview=form.instance, items=form.cleaned_data["items"], by=request.user
+        )
+        if interview is None:
+            messages.success(request, _("Interview with %s recorded.") % saved.team.name)
+        else:
+            messages.success(request, _("Interview with %s saved.") % saved.team.name)
+        return HttpResponseRedirect(f"{reverse('roadmap:interview-list')}#interview-{saved.pk}")
