@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-SCENARIOS = ["roadmap", "review", "pack", "billing", "api"]
+SCENARIOS = ["roadmap", "review", "pack", "billing", "api", "jobs"]
 
 
 def _run_one(database_url: str, label: str, scenario: str) -> list[dict]:

@@ -520,12 +520,15 @@ def api_reports(database: str) -> list[dict]:
     return [*rows, row]
 
 
+from bench.jobs import job_history  # noqa: E402 - needs Django set up
+
 SCENARIOS: dict[str, Callable[[str], list[dict]]] = {
     "roadmap": roadmap_pages,
     "billing": billing_import,
     "api": api_reports,
     "review": review_page,
     "pack": review_pack,
+    "jobs": job_history,
 }
 
 

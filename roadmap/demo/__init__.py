@@ -1,8 +1,9 @@
 """A realistic demo: an Analytics Engineering team's roadmap for the current quarter and
 the next three, with the people who use Quarterdeck, two quarterly reviews (last
-quarter's, closed, and this quarter's, open) and the team's data products with the
-incidents of the last two quarters. Safe to run again: nothing is duplicated and nothing a
-user changed since is overwritten."""
+quarter's, closed, and this quarter's, open), the team's data products with the
+incidents of the last two quarters, a year of billing export and six weeks of BigQuery
+job history as evidence for the items. Safe to run again: nothing is duplicated and
+nothing a user changed since is overwritten."""
 
 import datetime
 import tempfile
@@ -20,8 +21,11 @@ from django.utils import timezone
 
 from cost.allocation import reallocate_all
 from cost.imports import import_files
-from cost.models import AllocationRule, ApiToken, BillingSource
+from cost.jobs import import_job_files
+from cost.models import AllocationRule, ApiToken, BillingSource, JobImportRun, JobUser
 from cost.synthetic import generate_rows, write_export
+from cost.synthetic_jobs import demo_team_members, write_jobs_file
+from roadmap.demo.evidence import load_evidence
 from roadmap.demo.items import (
     CAPACITY,
     DEMO_RULES,
@@ -79,6 +83,7 @@ class DemoResult:
     api_key: str = ""  # a new token for the finance user, shown once
     products_created: int = 0
     incidents_created: int = 0
+    jobs_imported: int = 0
 
 
 def _quarter(offset: int | None, today: datetime.date) -> Quarter | None:
@@ -211,6 +216,8 @@ def load_demo(*, today: datetime.date, billing: bool = True) -> DemoResult:
         current = ReviewSession.objects.filter(status=ReviewSession.Status.OPEN).first()
         if current is not None and not current.packs.exists():
             build_review_pack(session=current, by=manager)
+    jobs_imported = _load_job_history(today=today, teams=teams) if billing else 0
+    load_evidence(today=today)
     api_key = ""
     if any(username == "finance" for username, _password, _role in users_created):
         _token, api_key = ApiToken.issue(user=User.objects.get(username="finance"), name="demo")
@@ -222,6 +229,7 @@ def load_demo(*, today: datetime.date, billing: bool = True) -> DemoResult:
         api_key=api_key,
         products_created=products_created,
         incidents_created=incidents_created,
+        jobs_imported=jobs_imported,
     )
 
 
@@ -246,6 +254,54 @@ def _load_billing(*, today: datetime.date, teams: dict[str, Team]) -> int:
         )  # fmt: skip
     reallocate_all()
     return run.rows_read
+
+
+# --- BigQuery job history ------------------------------------------------------------------
+
+DEMO_JOB_DAYS = 42
+# About 30,000 jobs: enough for ~150 daily readers of the legacy table and a clear
+# top 50, and quick to import on SQLite (`make run`). Tables read 3.8 times the
+# generator's bytes so that the jobs' allocated cost comes to about 90% of the demo
+# billing export's BigQuery Analysis cost (the reconciliation shows a plausible gap).
+DEMO_JOBS_PER_DAY = 700
+DEMO_BYTES_SCALE = 3.8
+DEMO_JOBS_BY = "demo"
+
+
+def _load_job_history(
+    *, today: datetime.date, teams: dict[str, Team], jobs_per_day: int = DEMO_JOBS_PER_DAY
+) -> int:
+    """Six weeks of generated INFORMATION_SCHEMA.JOBS rows up to today (and not past
+    now), imported as an export file would be, and the people mapped to their teams.
+    The import is skipped once loaded; a team someone set since is kept. Returns the
+    rows imported."""
+    imported = 0
+    loaded = JobImportRun.objects.filter(
+        started_by_name=DEMO_JOBS_BY, status=JobImportRun.Status.SUCCEEDED
+    )
+    if not loaded.exists():
+        end_of_today = datetime.datetime.combine(
+            today + datetime.timedelta(days=1), datetime.time(0), datetime.UTC
+        )
+        until = min(timezone.now(), end_of_today - datetime.timedelta(microseconds=1))
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "jobs-acme-analytics-region-us.jsonl.gz"
+            write_jobs_file(
+                path,
+                start=today - datetime.timedelta(days=DEMO_JOB_DAYS - 1),
+                days=DEMO_JOB_DAYS,
+                jobs_per_day=jobs_per_day,
+                until=until,
+                bytes_scale=DEMO_BYTES_SCALE,
+            )
+            run = import_job_files([path], location="US", by_name=DEMO_JOBS_BY, today=today)
+            imported = run.rows_read
+    members: dict[str, list[str]] = {}
+    for email, slug in demo_team_members():
+        members.setdefault(slug, []).append(email)
+    for slug, emails in members.items():
+        JobUser.objects.filter(email__in=emails, team=None).update(team=teams[slug])
+    return imported
 
 
 # --- Data products and their incidents -----------------------------------------------------
