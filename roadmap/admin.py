@@ -175,6 +175,8 @@ class ItemTableAdmin(admin.ModelAdmin):
 @admin.register(StakeholderInterview)
 class StakeholderInterviewAdmin(SimpleHistoryAdmin):
     list_display = ["date", "team", "people", "created_by"]
+    # Named: by default only the foreign keys that cannot be empty are followed.
+    list_select_related = ["team", "created_by"]
     list_filter = ["team"]
     search_fields = ["people", "notes", "pain_points"]
     date_hierarchy = "date"

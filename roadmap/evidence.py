@@ -6,6 +6,7 @@ history), so a pack rebuilt for the same moment says the same.
 """
 
 import datetime
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -14,10 +15,11 @@ from django.apps import apps
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from cost.models import BigQueryTable
 from cost.table_evidence import TableEvidence, usage_of_tables
@@ -38,7 +40,37 @@ class NoUsageEvidence(Exception):
     """There is nothing to cite: no tables named, or no job history for the period."""
 
 
+class ChangedMeanwhile(Exception):
+    """The item's tables, or the interview, changed since the form was loaded: nothing
+    was saved."""
+
+
 # --- Tables ------------------------------------------------------------------------------
+
+
+# A part longer than the table model keeps is no BigQuery name, and would not even fit its
+# column on PostgreSQL.
+PART_TOO_LONG = {
+    "project_id": gettext_lazy("the project has more than %(limit)s characters"),
+    "dataset_id": gettext_lazy("the dataset has more than %(limit)s characters"),
+    "table_id": gettext_lazy("the table has more than %(limit)s characters"),
+}
+
+
+def split_table_name(line: str) -> tuple[str, str, str]:
+    """`BigQueryTable.split_name`, with the backticks of `project`.`dataset`.`table` (how
+    BigQuery quotes each part) left out too: ValueError if it is no table name."""
+    project, dataset, table = (part.strip("`").strip() for part in BigQueryTable.split_name(line))
+    parts = (project, dataset, table)
+    if not all(parts):
+        raise ValueError(
+            _("“%(name)s” is not a table name of the form project.dataset.table") % {"name": line}
+        )
+    for part, (field, too_long) in zip(parts, PART_TOO_LONG.items(), strict=True):
+        limit = BigQueryTable._meta.get_field(field).max_length
+        if len(part) > limit:
+            raise ValueError(too_long % {"limit": limit})
+    return parts
 
 
 def parse_table_names(lines: Iterable[str]) -> list[tuple[str, str, str]]:
@@ -50,7 +82,7 @@ def parse_table_names(lines: Iterable[str]) -> list[tuple[str, str, str]]:
         if not line.strip():
             continue
         try:
-            parts = BigQueryTable.split_name(line)
+            parts = split_table_name(line)
         except ValueError as error:
             problems.append(
                 ValidationError(
@@ -74,12 +106,20 @@ def _table(parts: tuple[str, str, str]) -> BigQueryTable:
     return found
 
 
+def tables_digest(item: RoadmapItem) -> str:
+    """The item's tables and their roles, in short: a form carries it to tell whether they
+    changed since it was loaded."""
+    links = sorted(ItemTable.objects.filter(item=item).values_list("role", "table_id"))
+    return hashlib.sha256(repr(links).encode()).hexdigest()[:16]
+
+
 def set_item_tables(
-    *, item: RoadmapItem, retire: list[str], build_on: list[str]
+    *, item: RoadmapItem, retire: list[str], build_on: list[str], seen: str | None = None
 ) -> list[ItemTable]:
     """Make the item's tables exactly these (one name per entry); tables not seen in the
     job history yet are recorded, so the evidence appears once they are. Nothing changes
-    unless every name is good: ValidationError by field (`retire`, `build_on`)."""
+    unless every name is good: ValidationError by field (`retire`, `build_on`); nor if
+    `seen` (a `tables_digest`) is given and the tables changed since: ChangedMeanwhile."""
     errors: dict[str, list] = {}
     parsed = {}
     for field, lines in (("retire", retire), ("build_on", build_on)):
@@ -104,6 +144,11 @@ def set_item_tables(
         raise ValidationError(errors)
     wanted = {}
     with transaction.atomic():
+        # Under the item's lock: of two saves made from the same tables, the second is
+        # refused instead of silently undoing the first.
+        RoadmapItem.objects.select_for_update().filter(pk=item.pk).exists()
+        if seen is not None and seen != tables_digest(item):
+            raise ChangedMeanwhile
         for role, field in (
             (ItemTable.Role.RETIRE, "retire"),
             (ItemTable.Role.BUILD_ON, "build_on"),
@@ -183,11 +228,17 @@ def usage_summary(evidence: TableEvidence) -> str:
 
 
 def apply_usage_evidence(
-    *, item: RoadmapItem, by: AbstractBaseUser | None, today: datetime.date
+    *,
+    item: RoadmapItem,
+    by: AbstractBaseUser | None,
+    today: datetime.date,
+    expected_version: int | None = None,
 ) -> RoadmapItem:
     """Put the last 90 days' figures into the item: users affected (distinct people who
     queried its tables; service accounts are not users) and the evidence sentence. A new
-    version of the item, recorded in its history like any edit."""
+    version of the item, recorded in its history like any edit. With `expected_version`
+    (the version the manager's page showed), an item changed since is not overwritten:
+    EditConflict."""
     evidence = item_usage(item=item, today=today)
     if not evidence.tables:
         raise NoUsageEvidence(_("Name the tables this item retires or builds on first."))
@@ -206,7 +257,7 @@ def apply_usage_evidence(
             item=current,
             requesting_teams=current.requesting_teams.all(),
             depends_on=current.depends_on.all(),
-            expected_version=current.version,
+            expected_version=current.version if expected_version is None else expected_version,
             by=by,
         )
 
@@ -214,15 +265,29 @@ def apply_usage_evidence(
 # --- Interviews ----------------------------------------------------------------------------
 
 
+def interview_version(interview: StakeholderInterview) -> int:
+    """Its latest history record (0 if it has none): a form carries it to tell whether the
+    interview changed since it was loaded."""
+    records = StakeholderInterview.history.filter(id=interview.pk)
+    return records.aggregate(last=Max("history_id"))["last"] or 0
+
+
 def save_interview(
     *,
     interview: StakeholderInterview,
     items: Iterable[RoadmapItem],
     by: AbstractBaseUser | None,
+    seen: int | None = None,
 ) -> StakeholderInterview:
     """Create or change an interview with the items it asks for: one history record per
-    save, items included, so a pack reads them as they were at its moment."""
+    save, items included, so a pack reads them as they were at its moment. A change made
+    from `seen` (an `interview_version`) is refused if the interview moved on since:
+    ChangedMeanwhile."""
     with transaction.atomic():
+        if interview.pk is not None and seen is not None:
+            StakeholderInterview.objects.select_for_update().filter(pk=interview.pk).exists()
+            if seen != interview_version(interview):
+                raise ChangedMeanwhile
         if interview.pk is None:
             interview.created_by = by
         interview._history_user = by

@@ -6,11 +6,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from roadmap.evidence import parse_table_names
+from roadmap.evidence import interview_version, parse_table_names
 from roadmap.forms import FieldsetsMixin, _unix_newlines
 from roadmap.models import RoadmapItem, StakeholderInterview, Team
 
 TABLE_LINES_HELP = _("One table a line, as project.dataset.table.")
+OUT_OF_DATE = _("This form is out of date: open the page again.")
+# The widest id a database keeps (64-bit): SQLite cannot even compare a wider number.
+WIDEST_ID = 2**63 - 1
 
 
 class TableLinesField(forms.CharField):
@@ -39,6 +42,24 @@ class TableLinesField(forms.CharField):
 class ItemTablesForm(forms.Form):
     retire = TableLinesField(label=_("Tables this item will retire"))
     build_on = TableLinesField(label=_("Tables this item will build on"))
+    # The tables the form was loaded with (roadmap.evidence.tables_digest).
+    seen = forms.CharField(
+        widget=forms.HiddenInput, max_length=64, error_messages={"required": OUT_OF_DATE}
+    )
+
+
+class ItemChoiceField(forms.ModelMultipleChoiceField):
+    """Items by id; an id no database can hold is an unknown item, not a server error."""
+
+    def clean(self, value):
+        for pk in value if isinstance(value, list | tuple) else ():
+            if str(pk).strip().lstrip("+-").isdecimal() and abs(int(pk)) > WIDEST_ID:
+                raise ValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": pk},
+                )
+        return super().clean(value)
 
 
 class InterviewForm(FieldsetsMixin, forms.ModelForm):
@@ -48,6 +69,10 @@ class InterviewForm(FieldsetsMixin, forms.ModelForm):
         (_("Items they asked for"), ["items"]),
     ]
     wide_fields = frozenset({"people", "pain_points", "notes", "items"})
+    # The interview as the form was loaded (roadmap.evidence.interview_version): edits only.
+    seen = forms.IntegerField(
+        widget=forms.HiddenInput, required=False, error_messages={"required": OUT_OF_DATE}
+    )
 
     class Meta:
         model = StakeholderInterview
@@ -58,11 +83,16 @@ class InterviewForm(FieldsetsMixin, forms.ModelForm):
             "notes": forms.Textarea(attrs={"rows": 10}),
             "items": forms.CheckboxSelectMultiple,
         }
+        field_classes = {"items": ItemChoiceField}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if not self.instance.pk:
             self.initial.setdefault("date", timezone.localdate())
+        else:
+            self.fields["seen"].required = True
+            if not self.is_bound:
+                self.initial.setdefault("seen", interview_version(self.instance))
         self.fields["team"].queryset = Team.objects.order_by("name")
         # Items not dropped, plus any the interview already names, so saving an untouched
         # form drops nothing.

@@ -135,6 +135,7 @@ class RoadmapItemSerializer(serializers.ModelSerializer):
             "cost_per_hour_saved",
             "payback_months",
             "benefit_chain",
+            "usage_evidence",
             "requesting_teams",
             "depends_on",
             "updated_at",

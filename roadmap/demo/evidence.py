@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from roadmap.evidence import (
@@ -17,7 +18,7 @@ from roadmap.evidence import (
     save_interview,
     set_item_tables,
 )
-from roadmap.models import ItemTable, RoadmapItem, StakeholderInterview, Team
+from roadmap.models import ItemTable, ReviewPack, RoadmapItem, StakeholderInterview, Team
 
 PROJECT = "acme-analytics"
 
@@ -258,6 +259,9 @@ def load_evidence(*, today: datetime.date) -> EvidenceResult:
         linked += 1
 
     teams = {team.slug: team for team in Team.objects.all()}
+    # A pack already built must read the same when rebuilt for its moment: no interview is
+    # backdated to before it.
+    packed = ReviewPack.objects.aggregate(last=Max("data_as_of"))["last"]
     created = 0
     for spec in INTERVIEWS:
         team = teams.get(spec.team)
@@ -280,8 +284,9 @@ def load_evidence(*, today: datetime.date) -> EvidenceResult:
         )
         # Recorded when it happened, as a review pack built for an earlier moment sees it.
         recorded = _recorded_at(day)
-        StakeholderInterview.objects.filter(pk=interview.pk).update(created_at=recorded)
-        StakeholderInterview.history.filter(id=interview.pk).update(history_date=recorded)
+        if packed is None or recorded > packed:
+            StakeholderInterview.objects.filter(pk=interview.pk).update(created_at=recorded)
+            StakeholderInterview.history.filter(id=interview.pk).update(history_date=recorded)
         created += 1
 
     cited = 0

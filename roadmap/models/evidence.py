@@ -1,6 +1,8 @@
 """Evidence behind an item's benefit: the BigQuery tables it retires or builds on (their
 usage comes from the job history) and what the teams who asked for it said."""
 
+import re
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -93,7 +95,13 @@ class StakeholderInterview(models.Model):
         return pain_point_lines(self.pain_points)
 
 
+# A list marker typed before a pain point: "- ", "* ", "+ " or a bullet. "-5% revenue" or
+# "**Board** decks" keep their first characters.
+LIST_MARKER = re.compile(r"^(?:[-*+•]\s+|•)")
+
+
 def pain_point_lines(text: str) -> list[str]:
-    """One pain point per non-empty line, list markers a user typed left out."""
-    lines = (line.strip() for line in (text or "").splitlines())
-    return [line.lstrip("-*• ").strip() for line in lines if line.lstrip("-*• ").strip()]
+    """One pain point per non-empty line, list markers a user typed left out (a line of
+    nothing but markers, such as a rule, is no pain point)."""
+    points = (LIST_MARKER.sub("", line.strip()).strip() for line in (text or "").splitlines())
+    return [point for point in points if point.strip("-*+• ")]

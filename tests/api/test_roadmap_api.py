@@ -196,6 +196,7 @@ def test_an_item_shows_every_field_with_money_as_decimal_strings():
         # 54500 / (40 x 60 + 850)
         "payback_months": "16.8",
         "benefit_chain": "analysts -> product managers -> customers",
+        "usage_evidence": "",
         "requesting_teams": ["finance", "support"],
         "depends_on": [],
         "updated_at": response.json()["updated_at"],

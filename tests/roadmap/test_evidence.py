@@ -4,6 +4,7 @@ the item, and the review pack carrying them as of its moment."""
 
 import datetime
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -19,6 +20,7 @@ from cost.table_evidence import usage_of_tables
 from roadmap.evidence import apply_usage_evidence, save_interview, set_item_tables
 from roadmap.history import item_history
 from roadmap.models import ItemTable, StakeholderInterview
+from roadmap.planning import save_item
 from roadmap.review_packs import build_content, content_hash, render_html, render_markdown
 from tests.roadmap.factories import (
     ReviewSessionFactory,
@@ -223,7 +225,10 @@ def test_the_item_page_shows_weekly_usage_and_the_manager_uses_the_figures(
     assert ORDERS in page
     assert "Use these figures" in page
     assert 'class="figures week-usage"' in page
-    response = manager_client.post(reverse("roadmap:item-evidence-apply", args=[item.pk]))
+    response = manager_client.post(
+        reverse("roadmap:item-evidence-apply", args=[item.pk]),
+        {"version": _hidden(page, "version")},
+    )
     assert response.status_code == 302
     assert response["Location"].endswith("#usage-evidence")
     item.refresh_from_db()
@@ -238,25 +243,28 @@ def test_the_item_page_shows_weekly_usage_and_the_manager_uses_the_figures(
 def test_the_tables_form_saves_roles_and_names_each_bad_line(manager_client):
     item = RoadmapItemFactory()
     url = reverse("roadmap:item-tables", args=[item.pk])
-    assert manager_client.get(url).status_code == 200
+    form = manager_client.get(url)
+    assert form.status_code == 200
+    seen = _hidden(form.content.decode(), "seen")
     bad = manager_client.post(url, {"retire": f"{LEGACY}\n\nlegacy_sales.daily\n",
-                                    "build_on": "a.b.c.d"})  # fmt: skip
+                                    "build_on": "a.b.c.d", "seen": seen})  # fmt: skip
     assert bad.status_code == 400
     text = bad.content.decode()
     assert "Line 3: “legacy_sales.daily” is not a table name" in text
     assert "Line 1: “a.b.c.d” is not a table name" in text
     assert not ItemTable.objects.exists()
-    both = manager_client.post(url, {"retire": LEGACY, "build_on": f"`{LEGACY}`"})
+    both = manager_client.post(url, {"retire": LEGACY, "build_on": f"`{LEGACY}`", "seen": seen})
     assert both.status_code == 400
     assert "is listed to retire as well" in both.content.decode()
     good = manager_client.post(url, {"retire": f"{LEGACY}\r\n{BY_REP}\r\n{LEGACY}",
-                                     "build_on": ORDERS})  # fmt: skip
+                                     "build_on": ORDERS, "seen": seen})  # fmt: skip
     assert good.status_code == 302
     links = {(link.table.full_name, link.role) for link in ItemTable.objects.filter(item=item)}
     assert links == {(LEGACY, "retire"), (BY_REP, "retire"), (ORDERS, "build_on")}
     # The form shows them back; a second save replaces them.
-    assert BY_REP in manager_client.get(url).content.decode()
-    manager_client.post(url, {"retire": "", "build_on": LEGACY})
+    again = manager_client.get(url).content.decode()
+    assert BY_REP in again
+    manager_client.post(url, {"retire": "", "build_on": LEGACY, "seen": _hidden(again, "seen")})
     links = {(link.table.full_name, link.role) for link in ItemTable.objects.filter(item=item)}
     assert links == {(LEGACY, "build_on")}
 
@@ -357,7 +365,9 @@ def test_the_pack_quotes_each_items_usage_evidence_and_interviews(pack_world):
     text = render_markdown(content, generated_at=None)
     assert "Usage evidence: From BigQuery job history: 153 people &amp; &lt;b>12&lt;/b>" in text
     assert "Asked for by 2 teams: Finance, Support" in text
-    assert "Finance, 2026-10-05: Close waits for the nightly job; Two revenue figures" in text
+    assert (
+        "Finance (Priya), 2026-10-05: Close waits for the nightly job; Two revenue figures" in text
+    )
     assert "<script" not in text
     assert "<b>" not in text
     headings = [line for line in text.splitlines() if line.lstrip().startswith("## 7.")]
@@ -386,3 +396,242 @@ def test_interviews_and_evidence_changed_after_the_packs_moment_leave_its_hash_a
     assert now.interviews[item.pk].teams == ["Marketing", "Support"]
     assert now.evidence[item.pk] == "Newer figures"
     assert content_hash(now) != content_hash(before)
+
+
+# --- Found in review ------------------------------------------------------------------------
+
+
+def _hidden(page: str, name: str) -> str:
+    """The value of a hidden input of a page ('' if it has none)."""
+    found = re.search(rf'<input type="hidden" name="{name}" value="([^"]*)"', page)
+    return found[1] if found else ""
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("p" * 129 + ".legacy_sales.daily", "the project has more than 128 characters"),
+        ("acme." + "d" * 1025 + ".daily", "the dataset has more than 1024 characters"),
+        ("acme.marts." + "t" * 1025, "the table has more than 1024 characters"),
+    ],
+)
+def test_a_name_longer_than_a_table_name_can_be_is_refused_by_its_line(
+    manager_client, line, problem
+):
+    item = RoadmapItemFactory()
+    url = reverse("roadmap:item-tables", args=[item.pk])
+    seen = _hidden(manager_client.get(url).content.decode(), "seen")
+    response = manager_client.post(url, {"retire": f"{LEGACY}\n{line}", "build_on": "",
+                                         "seen": seen})  # fmt: skip
+    assert response.status_code == 400
+    assert f"Line 2: {problem}" in response.content.decode()
+    assert not ItemTable.objects.exists()
+    assert not BigQueryTable.objects.exists()
+
+
+def test_a_name_quoted_part_by_part_names_the_table_of_the_job_history(jobs, manager_client):
+    item = RoadmapItemFactory()
+    url = reverse("roadmap:item-tables", args=[item.pk])
+    quoted = "`acme-analytics`.`legacy_sales`.`daily_sales_v1`"
+    seen = _hidden(manager_client.get(url).content.decode(), "seen")
+    both = manager_client.post(url, {"retire": LEGACY, "build_on": quoted, "seen": seen})
+    assert both.status_code == 400
+    assert "is listed to retire as well" in both.content.decode()
+    response = manager_client.post(url, {"retire": quoted, "build_on": "", "seen": seen})
+    assert response.status_code == 302
+    assert [link.table for link in ItemTable.objects.filter(item=item)] == [table(LEGACY)]
+    assert not BigQueryTable.objects.filter(table_id__contains="`").exists()
+
+
+def test_saving_tables_someone_changed_meanwhile_is_refused(manager_client):
+    item = RoadmapItemFactory()
+    set_item_tables(item=item, retire=[LEGACY], build_on=[])
+    url = reverse("roadmap:item-tables", args=[item.pk])
+    mine = _hidden(manager_client.get(url).content.decode(), "seen")
+    assert mine
+    other = Client()
+    other.force_login(UserFactory(username="kim", role=Role.MANAGER))
+    theirs = _hidden(other.get(url).content.decode(), "seen")
+    saved = other.post(url, {"retire": f"{LEGACY}\n{BY_REP}", "build_on": "", "seen": theirs})
+    assert saved.status_code == 302
+    # My form still shows the one table: saving it would drop the one they added.
+    refused = manager_client.post(url, {"retire": LEGACY, "build_on": ORDERS, "seen": mine})
+    assert refused.status_code == 409
+    text = refused.content.decode()
+    assert "Someone changed this item&#x27;s tables meanwhile; nothing was saved." in text
+    assert BY_REP in text  # what they are now
+    names = {link.table.full_name for link in ItemTable.objects.filter(item=item)}
+    assert names == {LEGACY, BY_REP}
+    # The form came back on the tables as they are now: saving it again is deliberate.
+    again = _hidden(text, "seen")
+    assert again not in ("", mine)
+    assert ORDERS in text  # what I typed stays in the form
+    assert manager_client.post(url, {"retire": LEGACY, "build_on": ORDERS,
+                                     "seen": again}).status_code == 302  # fmt: skip
+    roles = {(link.table.full_name, link.role) for link in ItemTable.objects.filter(item=item)}
+    assert roles == {(LEGACY, "retire"), (ORDERS, "build_on")}
+    # A post that does not say which tables it saw is refused too.
+    blind = manager_client.post(url, {"retire": "", "build_on": ""})
+    assert blind.status_code == 400
+    assert "This form is out of date: open the page again." in blind.content.decode()
+    assert ItemTable.objects.filter(item=item).count() == 2
+
+
+def test_use_these_figures_on_a_page_older_than_the_item_is_refused(
+    recent_jobs, manager_client, manager
+):
+    item = RoadmapItemFactory(users_affected=150)
+    set_item_tables(item=item, retire=[LEGACY], build_on=[])
+    apply = reverse("roadmap:item-evidence-apply", args=[item.pk])
+    page = manager_client.get(item.get_absolute_url()).content.decode()
+    assert _hidden(page, "version") == "1"
+    # Another manager puts a figure in by hand meanwhile.
+    item.users_affected = 180
+    save_item(item=item, requesting_teams=[], depends_on=[], expected_version=1,
+              by=UserFactory(username="kim", role=Role.MANAGER))  # fmt: skip
+    response = manager_client.post(apply, {"version": "1"}, follow=True)
+    assert "The item was changed meanwhile; nothing was saved." in response.content.decode()
+    item.refresh_from_db()
+    assert (item.users_affected, item.usage_evidence, item.version) == (180, "", 2)
+    missing = manager_client.post(apply, {}, follow=True)
+    assert "The item was changed meanwhile; nothing was saved." in missing.content.decode()
+    item.refresh_from_db()
+    assert (item.users_affected, item.version) == (180, 2)
+    # From the page as it is now, the figures go in: ana and dee read the legacy table.
+    assert _hidden(manager_client.get(item.get_absolute_url()).content.decode(), "version") == "2"
+    manager_client.post(apply, {"version": "2"})
+    item.refresh_from_db()
+    assert (item.users_affected, item.version) == (2, 3)
+
+
+def test_the_api_gives_the_cited_usage_evidence_read_only(jobs):
+    from rest_framework.test import APIClient
+
+    item = RoadmapItemFactory(users_affected=150)
+    set_item_tables(item=item, retire=[LEGACY, BY_REP], build_on=[])
+    apply_usage_evidence(item=item, by=None, today=datetime.date(2026, 11, 8))
+    client = APIClient()
+    client.force_login(UserFactory(username="fin", role=Role.FINANCE))
+    url = reverse("roadmap-item-detail", args=[item.pk])
+    body = client.get(url).json()
+    assert body["usage_evidence"].startswith("From BigQuery job history, 20 Oct")
+    assert body["users_affected"] == 4
+    manager = APIClient()
+    manager.force_login(UserFactory(username="boss", role=Role.MANAGER))
+    assert manager.patch(url, {"usage_evidence": "Made up"}, format="json").status_code == 405
+    item.refresh_from_db()
+    assert item.usage_evidence == body["usage_evidence"]
+
+
+def test_the_pack_names_who_was_interviewed_without_letting_them_forge_markup(pack_world):
+    save_interview(
+        interview=StakeholderInterview(
+            date=datetime.date(2026, 10, 12), team=TeamFactory(name="Ops <i>team</i>"),
+            people="# Ana <b>Lee</b>\n> Bo", pain_points="# 3. Forged\n> also forged",
+        ),
+        items=[pack_world["item"]], by=pack_world["manager"],
+    )  # fmt: skip
+    content = build_content(session=pack_world["session"], as_of=timezone.now())
+    html = render_html(content, generated_at=None)
+    assert "Priya" in html
+    assert "# Ana &lt;b&gt;Lee&lt;/b&gt;" in html
+    assert "Ops &lt;i&gt;team&lt;/i&gt;" in html
+    assert "<b>Lee" not in html
+    text = render_markdown(content, generated_at=None)
+    assert "    - Finance (Priya), 2026-10-05: Close waits for the nightly job" in text
+    assert "&lt;b>Lee&lt;/b>" in text
+    assert "<b>" not in text
+    assert "<i>" not in text
+    starts = [line.lstrip()[:1] for line in text.splitlines()]
+    headings = [line for line in text.splitlines() if line.startswith("#")]
+    assert [line for line in headings if "Forged" in line or "Ana" in line] == []
+    assert ">" not in starts  # no line of the export starts a quote
+
+
+def test_weeks_and_months_across_the_turn_of_the_year(tmp_path):
+    """ISO 2026 has 53 weeks: 28 Dec 2026 - 3 Jan 2027 is 2026-W53, across two months."""
+
+    def at(day: datetime.date, hour: int) -> datetime.datetime:
+        return datetime.datetime.combine(day, datetime.time(hour), tzinfo=datetime.UTC)
+
+    day = datetime.date
+    rows = [
+        job("a", at(day(2026, 12, 27), 23), "ana@acme.example", [LEGACY], TIB),  # Sun, W52
+        job("b", at(day(2026, 12, 28), 0), "ana@acme.example", [LEGACY], TIB),  # Mon, W53
+        job("c", at(day(2026, 12, 31), 23), "bo@acme.example", [LEGACY, BY_REP], TIB),
+        job("d", at(day(2027, 1, 1), 0), SA, [BY_REP], TIB // 2),
+        job("e", at(day(2027, 1, 4), 0), "cy@acme.example", [ORDERS], TIB),  # W01, other table
+    ]
+    path = tmp_path / "jobs.json"
+    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
+    import_job_files([path], location="US", today=day(2027, 1, 10))
+    evidence = usage_of_tables(
+        tables=[table(LEGACY), table(BY_REP)], since=day(2026, 12, 20), until=day(2027, 1, 10)
+    )
+    # The history runs 27 Dec to 4 Jan: days before and after it are not in the period.
+    assert (evidence.covered_since, evidence.covered_until) == (day(2026, 12, 27), day(2027, 1, 4))
+    weeks = [(w.label, w.days, w.users, w.people, w.service_accounts, w.queries)
+             for w in evidence.weeks]  # fmt: skip
+    assert weeks == [
+        ("2026-W52", 1, 1, 1, 0, 1),
+        ("2026-W53", 7, 3, 2, 1, 3),  # ana, bo (two tables, once), the service account
+        ("2027-W01", 1, 0, 0, 0, 0),
+    ]
+    months = [(m.month, m.days, m.queries, m.cost, m.partial) for m in evidence.months]
+    assert months == [
+        (day(2026, 12, 1), 5, 3, Decimal("18.75"), True),
+        (day(2027, 1, 1), 4, 1, Decimal("3.125"), True),
+    ]
+    assert (evidence.users, evidence.people, evidence.queries, evidence.cost) == (
+        3, 2, 4, Decimal("21.875"))  # fmt: skip
+    # 21.875 over 9 days, times 365/12: 73.93...
+    assert evidence.cost_per_month == Decimal("73.93")
+
+
+def test_table_names_are_text_on_the_item_page_and_the_tables_form(manager_client):
+    item = RoadmapItemFactory()
+    evil = "acme.legacy.<img src=x onerror=alert(1)>"
+    set_item_tables(item=item, retire=[evil], build_on=["acme.<b>marts</b>.t"])
+    pages = [
+        manager_client.get(item.get_absolute_url()).content.decode(),
+        manager_client.get(reverse("roadmap:item-tables", args=[item.pk])).content.decode(),
+    ]
+    for page in pages:
+        assert "<img src=x" not in page
+        assert "<b>marts" not in page
+        assert "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_a_deleted_interview_stays_in_a_pack_for_an_earlier_moment_and_the_pdf_builds(
+    pack_world,
+):
+    from roadmap.review_packs import render_pdf
+
+    session, item = pack_world["session"], pack_world["item"]
+    moment = timezone.now()
+    before = build_content(session=session, as_of=moment)
+    StakeholderInterview.objects.filter(pk=pack_world["first"].pk).delete()
+    again = build_content(session=session, as_of=moment)
+    assert content_hash(again) == content_hash(before)
+    assert again.interviews[item.pk].teams == ["Finance", "Support"]
+    assert build_content(session=session, as_of=timezone.now()).interviews[item.pk].teams == [
+        "Support"
+    ]
+    assert render_pdf(render_html(again, generated_at=moment)).startswith(b"%PDF")
+
+
+def test_the_weekly_table_counts_people_apart_from_service_accounts(recent_jobs, manager_client):
+    item = RoadmapItemFactory()
+    set_item_tables(item=item, retire=[LEGACY], build_on=[])
+    page = manager_client.get(item.get_absolute_url()).content.decode()
+    # Over the period: ana and dee, and the ETL service account.
+    assert "2 people and 1 service account<" in page
+    today = timezone.localdate()
+    year, week, _day = (today - datetime.timedelta(days=today.weekday() + 14)).isocalendar()
+    head = re.search(r'<table class="figures week-usage">\s*<thead><tr>(.*?)</tr>', page)[1]
+    assert re.findall(r">([^<>]+)</th>", head) == [
+        "ISO week", "People", "Service accounts", "Teams", "Queries"
+    ]  # fmt: skip
+    row = re.search(rf"{year}-W{week:02d} .*?</th>((?:<td [^>]*>\d+</td>)+)</tr>", page)[1]
+    # j1 and j2 by ana, j4 by the service account: one person, finance and the platform team.
+    assert re.findall(r">(\d+)<", row) == ["1", "1", "2", "3"]
