@@ -115,4 +115,4 @@ def md_text(value, indent: int = 0) -> str:
     return ("\n" + pad).join(lines)
 
 
-MARKDOWN_START = re.compile(r"^(#|[-*+>|]|\d+[.)])")
+MARKDOWN_START = re.compile(r"^(#|[-*+>|=_]|```|~~~|\d+[.)])")

@@ -404,3 +404,16 @@ def test_reasons_and_commitments_revised_later_do_not_change_a_rebuilt_pack(worl
     assert content_hash(again) == content_hash(before)
     now = build_content(session=session, as_of=timezone.now())
     assert [(q.quarter, q.pending) for q in now.record] == [("2027-Q3", 1)]
+
+
+@pytest.mark.parametrize("line", ["===", "---", "___", "```", "~~~", "# x", "> x", "1. x"])
+def test_user_text_in_the_markdown_pack_cannot_start_a_block(line):
+    import markdown
+
+    from roadmap.templatetags.roadmap_extras import md_text
+
+    text = md_text(f"Fine.\n{line}\nafter", indent=0)
+    assert text.splitlines()[1].strip() == f"\\{line}"
+    html = markdown.markdown(f"- {text}", extensions=["fenced_code"])
+    for tag in ("<h1>", "<h2>", "<hr", "<pre>", "<blockquote>", "<ol>"):
+        assert tag not in html
