@@ -191,11 +191,20 @@ class JobUserAdmin(admin.ModelAdmin):
     list_display = ["email", "is_service_account", "team", "created_at"]
     list_filter = ["is_service_account", "team"]
     list_editable = ["team"]
+    list_select_related = ["team"]
     search_fields = ["email"]
     readonly_fields = ["created_at"]
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # their jobs and daily usage point at them
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "team":
+            # Read once: the list's forms are copies of this field, and each row's select
+            # would otherwise query the teams again (two queries a row).
+            field.choices = list(field.choices)
+        return field
 
 
 @admin.register(BigQueryJob)

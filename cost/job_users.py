@@ -14,7 +14,7 @@ field.
 import csv
 import datetime
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.db import models, transaction
@@ -84,18 +84,27 @@ def defuse_formula(value: str) -> str:
     return "'" + value if value.startswith((*FORMULA_STARTS, "'")) else value
 
 
-def _rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+def _rows(
+    text: str, problem: Callable[[int, str, str], None]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """The lines as dicts by column; a line the csv module cannot read is reported with
+    `problem` and ends the reading."""
+    # newline="": the csv module's own line ends, so \r alone (older Mac spreadsheets)
+    # ends a line too, and a quoted cell may hold a line break.
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     header: list[str] | None = None
-    for cells in reader:
-        if header is None:
-            header = [cell.strip().lower() for cell in cells]
-            yield reader.line_num, dict.fromkeys(header, "")
-            continue
-        if not any(cell.strip() for cell in cells):
-            continue  # blank lines (a spreadsheet's trailing rows) say nothing
-        row = dict(zip(header, cells, strict=False))
-        yield reader.line_num, row
+    try:
+        for cells in reader:
+            if header is None:
+                header = [cell.strip().lower() for cell in cells]
+                yield reader.line_num, dict.fromkeys(header, "")
+                continue
+            if not any(cell.strip() for cell in cells):
+                continue  # blank lines (a spreadsheet's trailing rows) say nothing
+            row = dict(zip(header, cells, strict=False))
+            yield reader.line_num, row
+    except csv.Error as error:  # a cell over csv.field_size_limit() (128 KB), say
+        problem(reader.line_num, "-", _("cannot be read as CSV: %(error)s") % {"error": error})
 
 
 def _team_finder() -> dict[str, models.Model]:
@@ -112,11 +121,11 @@ def _read(text: str, filename: str) -> list[_Line]:
     def problem(line: int, column: str, message: str) -> None:
         problems.append(MappingProblem(filename, line, column, message))
 
-    rows = _rows(text)
+    rows = _rows(text, problem)
     first = next(rows, None)
     if first is None:
         message = _("the file is empty; its first line must be “email,team”")
-        raise MappingRejected([MappingProblem(filename, 1, "-", message)])
+        raise MappingRejected(problems or [MappingProblem(filename, 1, "-", message)])
     line, header = first
     for column in COLUMNS:
         if column not in header:
@@ -141,7 +150,12 @@ def _read(text: str, filename: str) -> list[_Line]:
         if not email:
             problem(number, "email", _("missing email"))
             continue
-        if len(email) > MAX_EMAIL_LENGTH or "@" not in email or any(c.isspace() for c in email):
+        # Not printable: NUL (which PostgreSQL cannot store), other control characters.
+        if (
+            len(email) > MAX_EMAIL_LENGTH
+            or "@" not in email
+            or any(c.isspace() or not c.isprintable() for c in email)
+        ):
             problem(number, "email", _("“%(email)s” is not an email address") % {"email": email})
             continue
         earlier = seen.get(email.casefold())

@@ -19,6 +19,7 @@ import hashlib
 import io
 import itertools
 import json
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -119,7 +120,22 @@ class RowProblems(Exception):
         self.problems = problems  # (field, message)
 
 
-def _text(row: Mapping, name: str, problems: list, *, required: bool = False) -> str:
+def unstorable(text: str) -> str | None:
+    """Why the database would refuse this text, or None. PostgreSQL refuses NUL in text
+    and JSON (SQLite takes it), and neither stores half a surrogate pair, which JSON can
+    write ("\\ud800") and json.loads returns."""
+    if "\x00" in text:
+        return "contains a NUL character (\\u0000)"
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return "contains half a surrogate pair (\\ud800-\\udfff)"
+    return None
+
+
+def _text(
+    row: Mapping, name: str, problems: list, *, required: bool = False, longest: int = 0
+) -> str:
     value = row.get(name)
     if value is None or value == "":
         if required:
@@ -127,6 +143,12 @@ def _text(row: Mapping, name: str, problems: list, *, required: bool = False) ->
         return ""
     if not isinstance(value, str):
         problems.append((name, f"expected text, got {json.dumps(value)[:40]}"))
+        return ""
+    if (problem := unstorable(value)) is not None:
+        problems.append((name, problem))
+        return ""
+    if longest and len(value) > longest:
+        problems.append((name, f"longer than {longest} characters"))
         return ""
     return value
 
@@ -138,6 +160,11 @@ def _time(row: Mapping, name: str, problems: list, *, required: bool = False):
             problems.append((name, "missing"))
         return None
     parsed = parse_timestamp(value) or _epoch_seconds(value)
+    if parsed is not None:
+        try:
+            parsed.astimezone(datetime.UTC)  # its UTC day is the job's day
+        except OverflowError:
+            parsed = None
     if parsed is None:
         problems.append(
             (name, f"{str(value)[:40]!r} is not a time such as 2026-11-01 12:00:00 UTC")
@@ -171,7 +198,8 @@ def _count(row: Mapping, name: str, problems: list) -> int:
         problems.append((name, f"expected a whole number, got {json.dumps(value)[:40]}"))
         return 0
     text = value.strip() if isinstance(value, str) else str(value)
-    if not text.isascii() or not text.isdigit() or int(text) > LARGEST_INT64:
+    # The length first: Python refuses to read a number of more than 4,300 digits.
+    if len(text) > 19 or not text.isascii() or not text.isdigit() or int(text) > LARGEST_INT64:
         problems.append((name, f"{text[:40]!r} is not a whole number of at least 0"))
         return 0
     return int(text)
@@ -189,15 +217,27 @@ def _flag(row: Mapping, name: str, problems: list) -> bool:
     return False
 
 
+TABLE_PART_LENGTHS = {
+    part: BigQueryTable._meta.get_field(part).max_length
+    for part in ("project_id", "dataset_id", "table_id")
+}
+
+
 def _table(value: Any, name: str, problems: list) -> TableName | None:
     if not isinstance(value, Mapping):
         problems.append((name, "expected an object with project_id, dataset_id, table_id"))
         return None
     parts = []
-    for part in ("project_id", "dataset_id", "table_id"):
+    for part, longest in TABLE_PART_LENGTHS.items():
         text = value.get(part)
         if not isinstance(text, str) or not text:
             problems.append((f"{name}.{part}", "missing"))
+            return None
+        if (problem := unstorable(text)) is not None:
+            problems.append((f"{name}.{part}", problem))
+            return None
+        if len(text) > longest:
+            problems.append((f"{name}.{part}", f"longer than {longest} characters"))
             return None
         parts.append(text)
     return TableName(*parts)
@@ -234,7 +274,10 @@ def _labels(row: Mapping, problems: list) -> dict[str, str]:
     else:
         problems.append(("labels", "expected a list of {key, value}"))
         return {}
-    return {str(key): "" if value is None else str(value) for key, value in sorted(pairs)}
+    labels = {str(key): "" if value is None else str(value) for key, value in pairs}
+    if (problem := unstorable("".join(itertools.chain(*labels.items())))) is not None:
+        problems.append(("labels", problem))
+    return dict(sorted(labels.items()))
 
 
 def _error(row: Mapping, problems: list) -> tuple[str, str]:
@@ -244,7 +287,11 @@ def _error(row: Mapping, problems: list) -> tuple[str, str]:
     if not isinstance(value, Mapping):
         problems.append(("error_result", "expected an object with reason and message"))
         return "", ""
-    return str(value.get("reason") or "")[:64], str(value.get("message") or "")
+    reason, message = str(value.get("reason") or "")[:64], str(value.get("message") or "")
+    if (problem := unstorable(reason + message)) is not None:
+        problems.append(("error_result", problem))
+        return "", ""
+    return reason, message
 
 
 def parse_job(row: Any, *, keep_query_text: bool) -> JobRow:
@@ -254,7 +301,7 @@ def parse_job(row: Any, *, keep_query_text: bool) -> JobRow:
     problems: list[tuple[str, str]] = []
     user_email = _text(row, "user_email", problems)
     principal = _text(row, "principal_subject", problems)
-    if not user_email:
+    if row.get("user_email") in (None, ""):
         # A job run by a workload identity may have no email; the principal names it.
         user_email = principal.partition(":")[2] or principal
         if not user_email:
@@ -262,6 +309,9 @@ def parse_job(row: Any, *, keep_query_text: bool) -> JobRow:
     query = row.get("query")
     if query is not None and not isinstance(query, str):
         problems.append(("query", "expected text"))
+        query = None
+    elif query is not None and (problem := unstorable(query)) is not None:
+        problems.append(("query", problem))
         query = None
     destination = row.get("destination_table")
     destination_table = None
@@ -271,8 +321,8 @@ def parse_job(row: Any, *, keep_query_text: bool) -> JobRow:
             destination_table = None  # an anonymous dataset: the cached result of a query
     error_reason, error_message = _error(row, problems)
     job = JobRow(
-        project_id=_text(row, "project_id", problems, required=True),
-        job_id=_text(row, "job_id", problems, required=True),
+        project_id=_text(row, "project_id", problems, required=True, longest=128),
+        job_id=_text(row, "job_id", problems, required=True, longest=1024),
         creation_time=_time(row, "creation_time", problems, required=True),
         start_time=_time(row, "start_time", problems),
         end_time=_time(row, "end_time", problems),
@@ -290,16 +340,12 @@ def parse_job(row: Any, *, keep_query_text: bool) -> JobRow:
         destination_table=destination_table,
         labels=_labels(row, problems),
         reservation_id=_text(row, "reservation_id", problems)[:256],
-        parent_job_id=_text(row, "parent_job_id", problems),
+        parent_job_id=_text(row, "parent_job_id", problems, longest=1024),
         error_reason=error_reason,
         error_message=error_message,
         query_hash=hashlib.sha256(query.encode()).hexdigest() if query else "",
         query_text=(query or "") if keep_query_text else "",
     )
-    if len(job.project_id) > 128:
-        problems.append(("project_id", "longer than 128 characters"))
-    if len(job.job_id) > 1024:
-        problems.append(("job_id", "longer than 1024 characters"))
     if problems:
         raise RowProblems(problems)
     return job
@@ -396,7 +442,7 @@ def read_job_files(
                             yield BadInput(file.name, None, None, NOT_ONE_PER_LINE)
                             break  # every other line would fail the same way
                         yield BadInput(file.name, number, None, f"not valid JSON ({error})")
-            except (OSError, EOFError, UnicodeDecodeError) as error:
+            except (OSError, EOFError, UnicodeDecodeError, zlib.error) as error:
                 yield BadInput(file.name, None, None, f"cannot be read: {error}")
         done += file.size
         if progress is not None:
@@ -430,13 +476,15 @@ class JobWriter:
         ]
         if not fresh:
             return
-        stale = [existing[(job.project_id, job.job_id)][0] for job in fresh
+        stale = [existing[(job.project_id, job.job_id)] for job in fresh
                  if (job.project_id, job.job_id) in existing]  # fmt: skip
-        for chunk in _chunks(stale, 500):
+        for chunk in _chunks([pk for pk, _digest, _created in stale], 500):
             BigQueryJob.objects.filter(pk__in=chunk).delete()
         self._resolve(fresh)
         rows = [self._row(job) for job in fresh]
         write_rows(BigQueryJob, JOB_COLUMNS, rows)
+        # A replaced job may have moved to another day: the day it left is summed again too.
+        self.days.update(created.astimezone(datetime.UTC).date() for *_, created in stale)
         self.days.update(job.day for job in fresh)
         self.written += len(fresh)
 
@@ -457,13 +505,22 @@ class JobWriter:
             with cursor.copy(f"COPY job_stage ({names}) FROM STDIN") as copy:
                 for job in jobs:
                     copy.write_row(self._row(job))
+            # The SELECT sees the table as it was before the INSERT (one snapshot), so it
+            # gives a replaced job's old creation time too: the day a job left is summed
+            # again. A subquery per row, not a join, so that it is always an index lookup.
             cursor.execute(
-                f"INSERT INTO {table} ({names}) SELECT {names} FROM job_stage "  # noqa: S608
+                f"WITH written AS (INSERT INTO {table} ({names}) "  # noqa: S608
+                f"SELECT {names} FROM job_stage "
                 f"ON CONFLICT (project_id, job_id) DO UPDATE SET {updates} "
-                f"WHERE {table}.digest <> EXCLUDED.digest RETURNING creation_time"
+                f"WHERE {table}.digest <> EXCLUDED.digest "
+                f"RETURNING project_id, job_id, creation_time) "
+                f"SELECT creation_time, (SELECT old.creation_time FROM {table} old "
+                f"WHERE old.project_id = written.project_id AND old.job_id = written.job_id) "
+                f"FROM written"
             )
-            written = [row[0] for row in cursor.fetchall()]
-        self.days.update(moment.astimezone(datetime.UTC).date() for moment in written)
+            written = cursor.fetchall()
+        self.days.update(moment.astimezone(datetime.UTC).date()
+                         for row in written for moment in row if moment is not None)  # fmt: skip
         self.written += len(written)
 
     def _existing(self, jobs: dict[tuple[str, str], JobRow]) -> dict[tuple[str, str], tuple]:
@@ -474,8 +531,10 @@ class JobWriter:
         for project, job_ids in by_project.items():
             for chunk in _chunks(job_ids, 500):
                 query = BigQueryJob.objects.filter(project_id=project, job_id__in=chunk)
-                for pk, job_id, digest in query.values_list("pk", "job_id", "digest"):
-                    found[(project, job_id)] = (pk, digest)
+                for pk, job_id, digest, created in query.values_list(
+                    "pk", "job_id", "digest", "creation_time"
+                ):
+                    found[(project, job_id)] = (pk, digest, created)
         return found
 
     def _resolve(self, jobs: list[JobRow]) -> None:
@@ -722,6 +781,11 @@ def import_job_files(
         run.files = [file.as_json() for file in describe_files(list(paths))]
     except BadFiles as bad:
         raise _fail(run, str(bad), bad.problems) from None
+    except Exception as error:  # a file that cannot be opened: as in _run, never "running"
+        raise _fail(run, _could_not(error)) from error
+    except BaseException:
+        _fail(run, "interrupted")
+        raise
     run.save(update_fields=["files"])
     items = read_job_files(paths, progress=progress)
     return _run(run, items, today=today or timezone.now().date(), describe=_could_not)

@@ -17,6 +17,7 @@ an invoice amount; `reconcile` compares it with the billing export.
 """
 
 import datetime
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -42,6 +43,10 @@ from cost.models import (
 from cost.models.jobs import USD
 
 LABEL_PREFIX = "label:"
+# A BigQuery label key: a letter first (lower-case or international), then letters,
+# digits, underscores and dashes, 63 characters in all. A key of digits alone ("0", "-1")
+# would be read as a JSON array index by the grouping (an error on SQLite).
+LABEL_KEY = r"[^\W\d_][\w-]{0,62}"
 GROUPINGS = ("user", "team", "project", "table", "day")
 SHARE_PLACES = Decimal("0.000001")
 PERCENT_PLACES = Decimal("0.01")
@@ -446,7 +451,7 @@ def query_cost(*, since: datetime.date, until: datetime.date, by: str) -> QueryC
     Counted like the daily usage: QUERY jobs, SCRIPT children but not their parents.
     By label reads the job rows, so it covers the retention window only."""
     _check_period(since, until)
-    if by.startswith(LABEL_PREFIX) and by[len(LABEL_PREFIX) :]:
+    if re.fullmatch(LABEL_PREFIX + LABEL_KEY, by):
         return _cost_by_label(since, until, by)
     if by not in GROUPINGS:
         raise ValueError(f"by is one of {', '.join(GROUPINGS)} or label:<key>, not {by!r}")

@@ -103,10 +103,12 @@ class UsageTableUsersView(UsageView):
 
     def get(self, request: Request, table: str) -> Response:
         params = parameters(UsageParameters, request)
-        try:
-            project, dataset, name = BigQueryTable.split_name(table)
-        except ValueError:
-            raise Http404 from None
+        # The last two dots end the project and the dataset (neither a dataset nor a table
+        # name has one): a project of a Workspace domain has its own, example.com:sales.
+        parts = [part.strip() for part in table.strip().strip("`").rsplit(".", 2)]
+        if len(parts) != 3 or not all(parts) or "\x00" in table:  # PostgreSQL refuses NUL
+            raise Http404
+        project, dataset, name = parts
         found = BigQueryTable.objects.filter(
             project_id=project, dataset_id=dataset, table_id=name
         ).first()

@@ -9,15 +9,14 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cost import usage
 from cost.job_users import recent_since, team_model
 from cost.models import BigQueryJob, BigQueryTable, JobUser
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 EARLIEST = datetime.date(2000, 1, 1)
 LATEST = datetime.date(2099, 12, 31)
-# BigQuery label keys: lowercase letters, digits, underscores and dashes (international
-# letters too), at most 63 characters.
-LABEL_KEY = re.compile(r"^[\w-]{1,63}$")
+LABEL_KEY = re.compile(usage.LABEL_KEY)  # use with fullmatch
 LABEL_KEY_SAMPLE = 5000
 
 
@@ -135,7 +134,7 @@ class QueryCostForm(PeriodForm):
         super().__init__(*args, **kwargs)
         keys = self.known_label_keys()
         asked = (self.data.get("by") or "") if self.is_bound else ""
-        if asked.startswith("label:") and LABEL_KEY.match(asked[6:]) and asked[6:] not in keys:
+        if asked.startswith("label:") and LABEL_KEY.fullmatch(asked[6:]) and asked[6:] not in keys:
             keys.append(asked[6:])
         self.fields["by"].widget.choices = [
             *self.GROUPS,
@@ -146,7 +145,7 @@ class QueryCostForm(PeriodForm):
         value = self.cleaned_data["by"] or "user"
         if value in dict(self.GROUPS):
             return value
-        if value.startswith("label:") and LABEL_KEY.match(value[6:]):
+        if value.startswith("label:") and LABEL_KEY.fullmatch(value[6:]):
             return value
         raise forms.ValidationError(
             _("Group by user, team, project, table, day or label:<key> (for example label:team).")
@@ -159,7 +158,7 @@ class QueryCostForm(PeriodForm):
         newest = BigQueryJob.objects.exclude(labels={}).order_by("-creation_time")
         for labels in newest.values_list("labels", flat=True)[:LABEL_KEY_SAMPLE]:
             if isinstance(labels, dict):
-                keys.update(key for key in labels if LABEL_KEY.match(key))
+                keys.update(key for key in labels if LABEL_KEY.fullmatch(key))
         return sorted(keys)
 
 

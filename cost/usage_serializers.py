@@ -12,10 +12,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from cost.serializers import FIRST_YEAR, LAST_YEAR, YEARS_MESSAGE, amount
-from cost.usage import GROUPINGS
+from cost.usage import GROUPINGS, LABEL_KEY
 
 DEFAULT_DAYS = 28
-LABEL_KEY = r"[\w-]{1,63}"
 
 
 def utc_today() -> datetime.date:

@@ -17,7 +17,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import (
+    content_disposition_header,
+    url_has_allowed_host_and_scheme,
+    urlencode,
+)
 from django.utils.translation import gettext as _
 from django.views import View
 
@@ -66,7 +70,9 @@ def _safe_next(request: HttpRequest, default: str) -> str:
 def _csv_response(text: str, filename: str) -> HttpResponse:
     # With a BOM, so spreadsheets read accents and kanji.
     response = HttpResponse("\ufeff" + text, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # filename*= for a name beyond ASCII (a table named in Japanese): a header is Latin-1,
+    # and Django would otherwise MIME-encode the whole header, which no browser reads.
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
 
 

@@ -395,8 +395,15 @@ REVIEWER_ROUTES = [
     ("roadmap:change-reason", "review_item", "post", False),
     ("roadmap:item-edit", "item", "get", False),
     ("roadmap:item-edit", "item", "post", False),
+    ("roadmap:item-detail", "item", "get", False),
+    ("roadmap:item-tables", "item", "get", False),
     ("roadmap:item-tables", "item", "post", False),
     ("roadmap:item-evidence-apply", "item", "post", False),
+    ("roadmap:interview-list", None, "get", False),
+    ("roadmap:interview-create", None, "get", False),
+    ("roadmap:interview-create", None, "post", False),
+    ("roadmap:interview-edit", "interview", "get", False),
+    ("roadmap:interview-edit", "interview", "post", False),
     ("roadmap:pack", "pack", "get", True),
     ("roadmap:pack-build", "session", "post", False),
 ]
@@ -418,6 +425,7 @@ def test_invited_reviewers_comment_and_vote_but_change_nothing_else(name, needs,
         "own comment": lambda: [session.pk, add_comment(session=session, author=reviewer,
                                                         body="Mine", kind="concern").pk],
         "item": [row.item_key],
+        "interview": lambda: [_interview()],
         "pack": lambda: _pack(session),
     }[needs]  # fmt: skip
     url = reverse(name, args=args() if callable(args) else args)

@@ -211,13 +211,14 @@ def load_demo(*, today: datetime.date, billing: bool = True) -> DemoResult:
         today=today, manager=manager, teams=teams
     )
     billing_rows = _load_billing(today=today, teams=teams) if billing else 0
+    jobs_imported = _load_job_history(today=today, teams=teams) if billing else 0
+    load_evidence(today=today)
     if billing_rows:
-        # The open review has its pack ready, built on the demo's own billing data.
+        # The open review has its pack ready, built on the demo's own billing data, job
+        # history and interviews.
         current = ReviewSession.objects.filter(status=ReviewSession.Status.OPEN).first()
         if current is not None and not current.packs.exists():
             build_review_pack(session=current, by=manager)
-    jobs_imported = _load_job_history(today=today, teams=teams) if billing else 0
-    load_evidence(today=today)
     api_key = ""
     if any(username == "finance" for username, _password, _role in users_created):
         _token, api_key = ApiToken.issue(user=User.objects.get(username="finance"), name="demo")

@@ -3,6 +3,7 @@ them. The figures are those worked out by hand in tests/cost/test_usage_reports.
 
 import datetime
 import hashlib
+import json
 from urllib.parse import quote
 
 import pytest
@@ -10,13 +11,14 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from config.roles import Role
-from cost.jobs import retention_start
+from cost.jobs import import_job_files, retention_start
 from cost.models import ApiToken
 from cost.usage_serializers import utc_today
 from tests.cost.test_usage_reports import (
     ANA,
     BEN,
     CLEO,
+    D1,
     DBT,
     DU,
     Q1,
@@ -27,6 +29,8 @@ from tests.cost.test_usage_reports import (
     O,
     S,
     U,
+    _at,
+    _job,
     add_billing,
     load_usage_jobs,
     pin_prices,
@@ -130,7 +134,25 @@ def test_who_uses_a_table_by_its_name_in_the_path(finance, jobs):
     assert get(finance, "usage-table-users", PERIOD, f"`{L}`")["table"] == L
 
 
-@pytest.mark.parametrize("name", ["acme-analytics.marts.nope", "not-a-table-name", "a..b"])
+def test_a_table_of_a_domain_scoped_project_is_found_by_its_name(finance, tmp_path):
+    name = "example.com:acme-sales.marts.fct_orders"  # the project's name has a dot
+    row = _job("d1", _at(D1, "09:00:00"), ANA, Q1, [], U)
+    row["referenced_tables"] = [
+        {"project_id": "example.com:acme-sales", "dataset_id": "marts", "table_id": "fct_orders"}
+    ]
+    path = tmp_path / "jobs.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    import_job_files([path], today=D1)
+    body = get(finance, "usage-table-users", PERIOD, name)
+    assert (body["table"], body["people"], body["teams"][0]["users"][0]["user"]) == (
+        name, 1, ANA
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["acme-analytics.marts.nope", "not-a-table-name", "a..b", "a.b.c\x00", "x." * 2000 + "y"],
+)
 def test_a_table_the_job_history_never_saw_is_not_found(finance, jobs, name):
     response = finance.get(reverse("usage-table-users", args=[name]))
     assert response.status_code == 404
@@ -291,6 +313,9 @@ def test_a_parameter_given_twice_or_empty_is_refused(finance):
         ("usage-query-cost", {"by": "colour"}, "by"),
         ("usage-query-cost", {"by": "label:"}, "by"),
         ("usage-query-cost", {"by": 'label:a"b'}, "by"),
+        ("usage-query-cost", {"by": "label:0"}, "by"),  # a key starts with a letter
+        ("usage-query-cost", {"by": "label:-1"}, "by"),
+        ("usage-query-cost", {"by": "label:_x"}, "by"),
         ("usage-expensive-queries", {"limit": "x"}, "limit"),
     ],
 )

@@ -93,6 +93,29 @@ def test_job_history_shows_in_the_admin_and_cannot_be_changed_there(root, tmp_pa
     assert model.objects.filter(pk=obj.pk).exists()
 
 
+def test_the_job_user_list_reads_the_teams_once_however_many_rows(
+    root, django_assert_max_num_queries
+):
+    teams = [TeamFactory(name=f"Team {n}", slug=f"team-{n}") for n in range(3)]
+    JobUser.objects.bulk_create(
+        JobUser(email=f"u{n}@acme.example", team=teams[n % 3]) for n in range(40)
+    )
+    with django_assert_max_num_queries(12):  # the same few queries for any number of rows
+        response = root.get(reverse("admin:cost_jobuser_changelist"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert page.count(f'<option value="{teams[1].pk}" selected>Team 1</option>') == 13
+    # The list's editable team column still saves.
+    users = list(JobUser.objects.order_by("email"))
+    form = {"form-TOTAL_FORMS": "40", "form-INITIAL_FORMS": "40", "_save": "Save"}
+    for index, user in enumerate(users):
+        form |= {f"form-{index}-id": user.pk, f"form-{index}-team": user.team_id}
+    form["form-0-team"] = teams[2].pk
+    assert root.post(reverse("admin:cost_jobuser_changelist"), form).status_code == 302
+    users[0].refresh_from_db()
+    assert users[0].team == teams[2]
+
+
 def test_a_job_users_team_is_set_in_the_admin(root, tmp_path):
     _import_one_job(tmp_path)
     user = JobUser.objects.get()

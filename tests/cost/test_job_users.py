@@ -123,6 +123,34 @@ def test_every_problem_is_listed_and_nothing_is_written(teams):
     assert mapping() == {"ann@acme.example": (None, False)}
 
 
+@pytest.mark.parametrize("end", ["\r", "\r\n", "\n"])
+def test_lines_may_end_as_any_spreadsheet_ends_them(teams, end):
+    text = end.join(["email,team", "ann@acme.example,ae", '"bob@acme.example",finance', ""])
+    result = import_team_mapping(text=text, filename="teams.csv")
+    assert (result.created, result.changed, result.unchanged) == (2, 0, 0)
+    assert mapping() == {"ann@acme.example": ("ae", False), "bob@acme.example": ("finance", False)}
+
+
+def test_a_cell_too_long_for_the_csv_reader_is_named_with_its_line(teams):
+    text = 'email,team\nann@acme.example,ae\n"' + "x" * 200_000 + '",ae\nbob@acme.example,ae\n'
+    assert rejected(text) == [
+        (3, "-", "cannot be read as CSV: field larger than field limit (131072)")
+    ]
+    assert rejected('"' + "x" * 200_000 + '"\n') == [
+        (1, "-", "cannot be read as CSV: field larger than field limit (131072)")
+    ]
+    assert not JobUser.objects.exists()
+
+
+def test_an_email_with_a_control_character_is_named(teams):
+    # PostgreSQL cannot store NUL; a tab or a zero-width space is no part of an address.
+    text = "email,team\nann\x00@acme.example,ae\nbob\u200b@acme.example,ae\n"
+    assert rejected(text) == [
+        (2, "email", "“ann\x00@acme.example” is not an email address"),
+        (3, "email", "“bob\u200b@acme.example” is not an email address"),
+    ]
+
+
 def test_a_problem_reads_with_file_line_and_column():
     problem = MappingProblem("teams.csv", 3, "team", "unknown team “x”")
     assert str(problem) == "teams.csv, line 3, column team: unknown team “x”"

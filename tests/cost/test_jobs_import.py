@@ -4,6 +4,8 @@ import datetime
 import gzip
 import hashlib
 import json
+import os
+import resource
 from decimal import Decimal
 from pathlib import Path
 
@@ -275,6 +277,20 @@ def test_a_job_that_finished_since_the_last_import_is_replaced(tmp_path):
     assert JobUsageDay.objects.get().cost_nanos == 6_250_000_000
 
 
+def test_a_job_whose_day_changed_on_reimport_leaves_its_old_day(tmp_path):
+    load(tmp_path, [job("j1", creation_time="2026-11-20 23:30:00 UTC"), job("j2")])
+    # The same job, now written with the time it ran in UTC+1: the next UTC day.
+    moved = job("j1", creation_time="2026-11-21T23:30:00+01:00", total_bytes_billed=str(TIB))
+    run = load(tmp_path, [moved, job("j2")], name="b.jsonl")
+    assert run.jobs_written == 1
+    assert list(JobUsageDay.objects.values_list("day", "queries", "cost_nanos")) == [
+        (datetime.date(2026, 11, 20), 1, 0),  # j2 only
+        (datetime.date(2026, 11, 21), 1, 6_250_000_000),  # j1
+    ]
+    assert (run.first_day, run.last_day) == (datetime.date(2026, 11, 20),
+                                             datetime.date(2026, 11, 21))  # fmt: skip
+
+
 def test_gzipped_exports_are_read_and_progress_reaches_the_end(tmp_path):
     seen = []
     path = write(tmp_path / "jobs.json.gz", [job(f"j{i}") for i in range(3)], compress=True)
@@ -312,6 +328,82 @@ def test_one_bad_row_writes_nothing_and_every_problem_is_named(tmp_path):
     run = failed.value.run
     assert run.status == JobImportRun.Status.FAILED
     assert "line 2" in run.error
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        # PostgreSQL refuses NUL in text and JSON; SQLite takes it: refused on both.
+        ({"user_email": "ann\u0000@acme.example"}, "user_email", "contains a NUL character"),
+        ({"query": "SELECT '\u0000'"}, "query", "contains a NUL character"),
+        ({"labels": [{"key": "team", "value": "a\u0000"}]}, "labels", "contains a NUL"),
+        ({"error_result": {"reason": "x", "message": "\u0000"}}, "error_result", "contains a"),
+        ({"referenced_tables": [table("t\u0000")]}, "referenced_tables[0].table_id",
+         "contains a NUL character"),
+        # json.loads gives half a surrogate pair, which no database stores.
+        ({"job_id": "j\ud800"}, "job_id", "contains half a surrogate pair"),
+        ({"query": "SELECT '\udc00'"}, "query", "contains half a surrogate pair"),
+        # Longer than the columns: PostgreSQL refuses, SQLite takes it.
+        ({"referenced_tables": [{"project_id": "p" * 129, "dataset_id": "d", "table_id": "t"}]},
+         "referenced_tables[0].project_id", "longer than 128 characters"),
+        ({"referenced_tables": [table("t" * 1025)]}, "referenced_tables[0].table_id",
+         "longer than 1024 characters"),
+        ({"parent_job_id": "p" * 1025}, "parent_job_id", "longer than 1024 characters"),
+        ({"total_bytes_billed": "9" * 5000}, "total_bytes_billed", "is not a whole number"),
+        ({"creation_time": "0001-01-01T00:30:00+01:00"}, "creation_time", "is not a time"),
+        ({"end_time": "9999-12-31T23:00:00-05:00"}, "end_time", "is not a time"),
+    ],
+)  # fmt: skip
+def test_values_no_database_stores_are_named_with_their_line_and_field(
+    tmp_path, fields, field, message
+):
+    with pytest.raises(JobImportFailed) as failed:
+        load(tmp_path, [job("j0"), job("j1") | fields])
+    (problem,) = failed.value.problems
+    assert (problem.line, problem.field) == (2, field)
+    assert message in problem.message
+    assert failed.value.run.status == JobImportRun.Status.FAILED
+    assert not BigQueryJob.objects.exists()
+
+
+def test_a_label_given_twice_keeps_its_last_value(tmp_path):
+    labels = [{"key": "team", "value": None}, {"key": "team", "value": "ae"}]
+    load(tmp_path, [job("j1", labels=labels)])
+    assert BigQueryJob.objects.get().labels == {"team": "ae"}
+
+
+def test_a_corrupt_gzip_file_is_named(tmp_path):
+    rows = [job(f"j{i}", query=f"SELECT {i * 7919 % 10007}") for i in range(3000)]
+    path = write(tmp_path / "jobs.jsonl.gz", rows, compress=True)
+    data = bytearray(path.read_bytes())
+    data[100:200] = bytes(b ^ 0xFF for b in data[100:200])  # damaged in the middle
+    path.write_bytes(bytes(data))
+    with pytest.raises(JobImportFailed) as failed:
+        import_job_files([path], today=TODAY)
+    (problem,) = failed.value.problems
+    assert (problem.file, problem.line) == (str(path), None)
+    assert problem.message.startswith("cannot be read: Error -3 while decompressing")
+    assert failed.value.run.status == JobImportRun.Status.FAILED
+    assert not BigQueryJob.objects.exists()
+
+
+def test_a_file_that_cannot_be_opened_fails_the_run_rather_than_leaving_it_running(tmp_path):
+    path = write(tmp_path / "jobs.jsonl", [job("j1")])
+    # No file descriptor left, as for a file the user may not read: opening it fails.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    lowest_free = os.open(os.devnull, os.O_RDONLY)
+    os.close(lowest_free)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free, hard))
+    try:
+        with pytest.raises(JobImportFailed) as failed:
+            import_job_files([path], today=TODAY)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    run = JobImportRun.objects.get()
+    assert run == failed.value.run
+    assert run.status == JobImportRun.Status.FAILED
+    assert "Too many open files" in run.error
+    assert run.finished_at is not None
 
 
 def test_missing_and_unknown_files_are_refused_before_reading(tmp_path):

@@ -247,6 +247,18 @@ def test_interview_list_downloads_as_csv(manager_client, jobs):
     ]
 
 
+def test_interview_list_of_a_table_named_in_japanese_keeps_its_name(manager_client, tmp_path):
+    load(tmp_path, [job("j1", referenced_tables=[table("売上_日次", "営業")])])
+    url = reverse("cost:usage-table-csv", args=[bq_table("売上_日次").pk])
+    response = manager_client.get(url, PERIOD)
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == (
+        "attachment; filename*=utf-8''"
+        "users-%E5%A3%B2%E4%B8%8A_%E6%97%A5%E6%AC%A1-20261101-20261126.csv"
+    )
+    assert "acme.営業.売上_日次,,ann@acme.example" in response.content.decode("utf-8-sig")
+
+
 def test_unknown_table_is_404(manager_client, jobs):
     assert manager_client.get(reverse("cost:usage-table", args=[99999])).status_code == 404
 
@@ -324,6 +336,25 @@ def test_label_grouping_is_offered_and_bad_grouping_is_a_form_error(manager_clie
     assert bad.status_code == 400
     assert "Group by user, team, project, table, day or label:&lt;key&gt;" in bad.content.decode()
     assert "cost" not in bad.context
+
+
+@pytest.mark.parametrize("key", ["-1", "0", "٣"])
+def test_a_label_key_of_digits_is_a_form_error(manager_client, tmp_path, key):
+    # BigQuery label keys start with a letter; the grouping would read digits alone as
+    # a JSON array index (an error on SQLite, no label at all on PostgreSQL).
+    load(tmp_path, [job("l1", labels=[{"key": key, "value": "x"}])])
+    response = manager_client.get(reverse("cost:usage-cost"), {**PERIOD, "by": f"label:{key}"})
+    assert response.status_code == 400
+    assert "Group by user, team, project, table, day or label:&lt;key&gt;" in text_of(response)
+    offered = manager_client.get(reverse("cost:usage-cost"), PERIOD).content.decode()
+    assert f'value="label:{key}"' not in offered
+
+
+def test_a_label_key_in_another_script_groups_its_jobs(manager_client, tmp_path):
+    load(tmp_path, [job("l1", labels=[{"key": "équipe", "value": "ae"}])])
+    response = manager_client.get(reverse("cost:usage-cost"), {**PERIOD, "by": "label:équipe"})
+    assert response.status_code == 200
+    assert [(r.key, r.queries) for r in response.context["cost"].rows] == [("ae", 1)]
 
 
 def test_reconciliation_shows_the_gap_and_what_it_means(manager_client, jobs):
@@ -517,6 +548,27 @@ def test_a_mapping_that_is_not_utf8_is_a_form_error(manager_client):
     response = manager_client.post(reverse("cost:job-user-import"), {"file": upload})
     assert response.status_code == 400
     assert "teams.csv, line 2: the file is not UTF-8 text" in text_of(response)
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "shown"),
+    [
+        (b"email,team\rcy@acme.example,ae\r", 302, None),  # \r alone ends a line
+        (b'email,team\n"' + b"x" * 200_000 + b'",ae\n', 400,
+         "<td>2</td><td>-</td><td>cannot be read as CSV: field larger than field limit"),
+        (b"email,team\ncy\x00@acme.example,ae\n", 400, "is not an email address"),
+    ],
+)  # fmt: skip
+def test_an_odd_mapping_file_is_read_or_refused_never_a_server_error(
+    manager_client, jobs, content, status, shown
+):
+    upload = _file("teams.csv", "", extra=content)
+    response = manager_client.post(reverse("cost:job-user-import"), {"file": upload})
+    assert response.status_code == status
+    if shown:
+        assert shown in text_of(response)
+    else:
+        assert JobUser.objects.get(email="cy@acme.example").team == jobs["ae"]
 
 
 def _file(name: str, text: str, extra: bytes = b""):

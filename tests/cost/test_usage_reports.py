@@ -8,7 +8,10 @@ a reservation 0.06 USD (enterprise). U = 2^38 bytes = 1/4 TiB costs 1.5625 USD o
 
 import datetime
 import hashlib
+import itertools
 import json
+import random
+from collections import Counter, defaultdict
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -17,7 +20,7 @@ import pytest
 from django.utils import timezone
 
 from cost.jobs import import_job_files, retention_start
-from cost.models import BigQueryTable, JobUser, to_nanos
+from cost.models import BigQueryJob, BigQueryTable, JobUser, to_nanos
 from cost.usage import (
     CostRow,
     CurvePoint,
@@ -421,6 +424,10 @@ def test_query_cost_by_label_reads_the_jobs_and_leaves_script_parents_out(jobs):
 def test_query_cost_refuses_an_unknown_grouping_and_a_backward_period(jobs):
     with pytest.raises(ValueError, match="not 'colour'"):
         query_cost(since=D1, until=D2, by="colour")
+    # Digits alone would be read as a JSON array index: not a BigQuery label key.
+    for by in ("label:0", "label:-1", "label:", "label:a.b"):
+        with pytest.raises(ValueError, match="label:<key>"):
+            query_cost(since=D1, until=D2, by=by)
     with pytest.raises(ValueError, match="before it starts"):
         query_cost(since=D2, until=D1, by="user")
 
@@ -538,3 +545,191 @@ def test_a_day_with_nothing_billed_has_no_gap_percent(jobs, billing):
     # (34.0125 - 29.50) / 29.50 = 15.2966..%
     assert (report.allocated, report.gap_percent) == (money("34.0125"), Decimal("15.30"))
     assert gap_percent(Decimal("1"), Decimal("0")) is None
+
+
+# --- Every report against a direct count --------------------------------------------------
+
+
+def _random_history(seed: int) -> list[dict]:
+    """300 jobs over five days from D0: 12 tables in two projects and three datasets, six
+    people and two service accounts, cache hits, SCRIPT parents, LOAD jobs, reservations."""
+    rng = random.Random(seed)
+    tables = [f"p{n % 2}.ds{n % 3}.t{n}" for n in range(12)]
+    people = [f"u{n}@acme.example" for n in range(6)]
+    users = [*people, "sa0@p.iam.gserviceaccount.com", "sa1@p.iam.gserviceaccount.com"]
+    start = datetime.datetime.combine(D0, datetime.time(), datetime.UTC)
+    rows = []
+    for n in range(300):
+        when = start + datetime.timedelta(minutes=rng.randrange(5 * 24 * 60))
+        read = rng.sample(tables, rng.choice([0, 1, 1, 2, 2, 3, 4]))
+        row = _job(f"r{n}", when.isoformat(), rng.choice(users), f"SELECT {rng.randrange(20)}",
+                   read, rng.randrange(2**41))  # fmt: skip
+        row["project_id"] = rng.choice([PROJECT, DBT_PROJECT])
+        row["job_type"] = rng.choice(["QUERY"] * 8 + ["LOAD"])
+        row["statement_type"] = rng.choice(["SELECT"] * 6 + ["SCRIPT", "INSERT"])
+        row["total_slot_ms"] = str(rng.randrange(10**8))
+        row["cache_hit"] = rng.random() < 0.1
+        if rng.random() < 0.2:
+            row["reservation_id"] = "admin:US.etl"
+        if rng.random() < 0.5:
+            row["labels"] = [{"key": "team", "value": rng.choice(["a", "b"])}]
+        rows.append(row)
+    return rows
+
+
+def _allocated(row: dict) -> int:
+    """USD billionths at the pinned prices."""
+    if row.get("reservation_id"):
+        amount = Decimal(int(row["total_slot_ms"])) / SLOT_HOUR * Decimal("0.06")
+    else:
+        amount = Decimal(int(row["total_bytes_billed"])) / 2**40 * Decimal("6.25")
+    return round(amount * 10**9)
+
+
+def _usd(nanos: int | Fraction) -> Decimal:
+    return Decimal(round(nanos)) / 10**9
+
+
+def _grouped(counted: list[tuple], key) -> dict:
+    """Queries, cache hits, bytes billed and cost per key; `key(row, day, tables)` gives
+    (key, share) pairs, the share of the query's bytes and cost that goes to the key."""
+    sums = defaultdict(lambda: [0, 0, Fraction(0), Fraction(0)])
+    for row, day, tables, nanos in counted:
+        for name, share in key(row, day, tables):
+            sums[name][0] += 1
+            sums[name][1] += bool(row["cache_hit"])
+            sums[name][2] += int(row["total_bytes_billed"]) * share
+            sums[name][3] += nanos * share
+    return {name: (s[0], s[1], round(s[2]), _usd(s[3])) for name, s in sums.items()}
+
+
+COST_KEYS = {
+    "user": lambda row, day, tables: [(row["user_email"], 1)],
+    "team": lambda row, day, tables: [("ae" if row["user_email"].startswith(("u0@", "sa0@"))
+                                       else None, 1)],
+    "project": lambda row, day, tables: [(row["project_id"], 1)],
+    "day": lambda row, day, tables: [(day.isoformat(), 1)],
+    "table": lambda row, day, tables: [(t, Fraction(1, len(tables))) for t in tables]
+    or [(None, 1)],
+    "label:team": lambda row, day, tables: [((row["labels"] or [{}])[0].get("value"), 1)],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("pruned", [False, True])
+def test_every_report_agrees_with_a_direct_count_over_a_random_history(tmp_path, settings, pruned):
+    """The reports against sums worked out here over the rows themselves. With `pruned`
+    the import comes so late that the first days' job rows are deleted at once and only
+    their daily usage stays: the reports that read it must not change."""
+    pin_prices(settings)
+    settings.QUARTERDECK_JOBS_RETENTION_DAYS = 90
+    rows = _random_history(seed=3)
+    path = tmp_path / "random.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    today = D0 + datetime.timedelta(days=92) if pruned else IMPORTED_ON  # 90 days kept
+    import_job_files([path], today=today)
+    kept = BigQueryJob.objects.filter(creation_time__lt=_utc(D2, "00:00")).exists()
+    assert kept is not pruned  # pruned: the jobs of D0 and D1 are gone, their usage stays
+    JobUser.objects.filter(email__in=["u0@acme.example", "sa0@p.iam.gserviceaccount.com"]).update(
+        team=TeamFactory(slug="ae", name="AE")
+    )
+    since, until = D1, D1 + datetime.timedelta(days=2)
+    counted = []  # (row, UTC day, names of the tables read, allocated USD billionths)
+    for row in rows:
+        day = datetime.datetime.fromisoformat(row["creation_time"]).date()
+        if (
+            row["job_type"] == "QUERY"
+            and row["statement_type"] != "SCRIPT"
+            and since <= day <= until
+        ):
+            tables = sorted(".".join(t.values()) for t in row["referenced_tables"])
+            counted.append((row, day, tables, _allocated(row)))
+
+    def person(row: dict) -> bool:
+        return not row["user_email"].endswith(".gserviceaccount.com")
+
+    # Table usage: ranked by people, queries, bytes billed, name.
+    per_table = defaultdict(lambda: [set(), set(), 0, 0, 0])
+    for row, _day, tables, nanos in counted:
+        for name in tables:
+            sums = per_table[name]
+            sums[0 if person(row) else 1].add(row["user_email"])
+            sums[2:] = [sums[2] + 1, sums[3] + int(row["total_bytes_billed"]), sums[4] + nanos]
+    ranking = sorted(
+        per_table, key=lambda t: (-len(per_table[t][0]), *(-v for v in per_table[t][2:4]), t)
+    )
+    rows_of = [(r.table.full_name, r.users, r.service_accounts, r.queries, r.bytes_billed, r.cost)
+               for r in table_usage(since=since, until=until, limit=1000).rows]  # fmt: skip
+    assert rows_of == [
+        (t, len(s[0]), len(s[1]), s[2], s[3], _usd(s[4]))
+        for t, s in ((t, per_table[t]) for t in ranking)
+    ]
+    # The curve: each query once, at the best rank among its tables (of the dataset).
+    for dataset in ("", "p1.ds1", "ds2"):
+        ranked = [t for t in ranking if dataset in ("", t.rsplit(".", 1)[0], t.split(".")[1])]
+        rank = {t: n for n, t in enumerate(ranked, start=1)}
+        best = Counter(
+            min(rank[t] for t in tables if t in rank)
+            for _row, _day, tables, _nanos in counted
+            if any(t in rank for t in tables)
+        )
+        curve = table_usage(since=since, until=until, dataset=dataset).curve
+        expected = itertools.accumulate(best[n] for n in range(1, len(ranked) + 1))
+        assert [point.queries for point in curve] == list(expected), dataset
+
+    # Who uses a table: queries and days per user.
+    for name in ranking[:4]:
+        project, dataset, table_id = name.split(".")
+        table = BigQueryTable.objects.get(project_id=project, dataset_id=dataset, table_id=table_id)
+        days = defaultdict(list)
+        for row, day, tables, _nanos in counted:
+            if name in tables:
+                days[row["user_email"]].append(day)
+        groups = table_users(table=table, since=since, until=until)
+        assert {(use.user.email, use.queries, use.days) for g in groups for use in g.users} == {
+            (email, len(used), len(set(used))) for email, used in days.items()
+        }
+
+    # Pairs and triples read together: queries, people, service accounts, cost in full.
+    for size in (2, 3):
+        combos = defaultdict(lambda: [0, set(), set(), 0])
+        for row, _day, tables, nanos in counted:
+            for combo in itertools.combinations(tables, size):
+                sums = combos[combo]
+                sums[0] += 1
+                sums[1 if person(row) else 2].add(row["user_email"])
+                sums[3] += nanos
+        joined = joined_tables(since=since, until=until, size=size, limit=10_000)
+        assert {
+            tuple(t.full_name for t in r.tables): (r.queries, r.users, r.service_accounts, r.cost)
+            for r in joined
+        } == {combo: (s[0], len(s[1]), len(s[2]), _usd(s[3])) for combo, s in combos.items()}
+
+    # Query cost by every grouping (by table: each query's bytes and cost split evenly).
+    for by, key in COST_KEYS.items():
+        if pruned and by.startswith("label:"):
+            continue  # read from the job rows, deleted for the first days
+        report = query_cost(since=since, until=until, by=by)
+        assert {
+            r.key: (r.queries, r.cache_hits, r.bytes_billed, r.cost) for r in report.rows
+        } == _grouped(counted, key), by
+
+    # The allocation per day (nothing billed).
+    per_day = _grouped(counted, lambda row, day, tables: [(day, 1)])
+    assert [(d.day, d.allocated) for d in reconcile(since=since, until=until).days] == [
+        (day, sums[3]) for day, sums in sorted(per_day.items())
+    ]
+    if pruned:
+        return  # the rest reads the job rows
+
+    # The most expensive query texts, by cost, then runs, then hash.
+    texts = defaultdict(lambda: [0, set(), 0, 0])
+    for row, _day, _tables, nanos in counted:
+        sums = texts[hashlib.sha256(row["query"].encode()).hexdigest()]
+        sums[0] += 1
+        sums[1].add(row["user_email"])
+        sums[2:] = [sums[2] + int(row["total_bytes_billed"]), sums[3] + nanos]
+    expensive = expensive_queries(since=since, until=until, limit=500).rows
+    assert [(r.query_hash, r.runs, r.users, r.bytes_billed, r.cost) for r in expensive] == sorted(
+        ((text, s[0], len(s[1]), s[2], _usd(s[3])) for text, s in texts.items()),
+        key=lambda r: (-r[4], -r[1], r[0]),
+    )

@@ -40,6 +40,11 @@ class Command(BaseCommand):
                     f"Demo billing export: {result.billing_rows:,} rows imported, "
                     "with allocation rules."
                 )
+            if result.jobs_imported:
+                self.stdout.write(
+                    f"Demo BigQuery job history: {result.jobs_imported:,} jobs imported "
+                    "(usage pages under /cost/usage/)."
+                )
             created = {username for username, _password, _role in result.users_created}
         present = set(
             users.filter(username__in=[u[0] for u in DEMO_USERS]).values_list("username", flat=True)
