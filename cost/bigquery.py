@@ -748,6 +748,8 @@ def pull_jobs(
         rows = job.result()  # waits for the job: a refused or failed query raises here
     except (GoogleAPIError, GoogleAuthError) as error:
         raise failed(describe_jobs_error(error)) from error
+    except Exception as error:  # a connection refused, a timeout: still a failed run
+        raise failed(f"could not reach BigQuery: {error!r}") from error
 
     def describe(error: Exception) -> str:
         if isinstance(error, (GoogleAPIError, GoogleAuthError)):

@@ -19,6 +19,7 @@ import hashlib
 import io
 import itertools
 import json
+import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +33,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from cost.facts import write_rows
-from cost.ingest import MAX_ERRORS, BadFiles, BadInput, describe_files, parse_timestamp
+from cost.ingest import (
+    MAX_ERRORS,
+    BadFiles,
+    BadInput,
+    InputFile,
+    describe_files,
+    parse_timestamp,
+)
 from cost.models import (
     BigQueryJob,
     BigQueryTable,
@@ -354,6 +362,13 @@ def parse_job(row: Any, *, keep_query_text: bool) -> JobRow:
 # --- Cost ------------------------------------------------------------------------------
 
 
+FREE_POOL = "default-pipeline"
+LOCATION = re.compile(r"(region-)?[A-Za-z]+[0-9]*(-[A-Za-z0-9]+)*", re.ASCII)
+BAD_LOCATION = (
+    "“%(location)s” is not a BigQuery location such as US, EU, region-us or asia-northeast1"
+)
+
+
 def region_key(location: str) -> str:
     """`region-us`, `US`, `us` -> `us`: the key of the price settings."""
     return location.strip().lower().removeprefix("region-")
@@ -361,8 +376,9 @@ def region_key(location: str) -> str:
 
 def price_job(job: JobRow, *, location: str) -> None:
     """An allocation at list prices: on-demand jobs pay for bytes billed, jobs on a
-    reservation pay for slot time at their edition's slot-hour price."""
-    if job.reservation_id:
+    reservation pay for slot time at their edition's slot-hour price. Load and extract
+    jobs on the shared free pool (`default-pipeline`) bill nothing."""
+    if job.reservation_id and job.reservation_id.lower() != FREE_POOL:
         editions = settings.QUARTERDECK_BQ_RESERVATION_EDITIONS
         edition = editions.get(job.reservation_id.lower(), editions["*"])
         prices = settings.QUARTERDECK_BQ_SLOT_HOUR_PRICE
@@ -412,10 +428,10 @@ class _CountingReader(io.RawIOBase):
 
 
 def read_job_files(
-    paths: Sequence[Path], *, progress: Progress | None = None
+    files: Sequence[InputFile], *, progress: Progress | None = None
 ) -> Iterator[Located | BadInput]:
-    """Every line of every file, as a JSON value, or the problem with that line."""
-    files = describe_files(list(paths))
+    """Every line of every file (as `describe_files` checked them), as a JSON value, or
+    the problem with that line."""
     for file in files:
         if file.format != "json":
             raise BadFiles([BadInput(file.name, None, None, "expected newline-delimited JSON")])
@@ -777,8 +793,12 @@ def import_job_files(
 ) -> JobImportRun:
     """Load JOBS exports (newline-delimited JSON, gzipped or not): all or nothing."""
     run = _start_run(kind=JobImportRun.Kind.FILES, location=location, by=by, by_name=by_name)
+    if len(location) > 64 or not LOCATION.fullmatch(location):
+        problem = BadInput("--region", None, None, BAD_LOCATION % {"location": location[:80]})
+        raise _fail(run, str(problem), [problem])
     try:
-        run.files = [file.as_json() for file in describe_files(list(paths))]
+        files = describe_files(list(paths))
+        run.files = [file.as_json() for file in files]
     except BadFiles as bad:
         raise _fail(run, str(bad), bad.problems) from None
     except Exception as error:  # a file that cannot be opened: as in _run, never "running"
@@ -787,7 +807,7 @@ def import_job_files(
         _fail(run, "interrupted")
         raise
     run.save(update_fields=["files"])
-    items = read_job_files(paths, progress=progress)
+    items = read_job_files(files, progress=progress)
     return _run(run, items, today=today or timezone.now().date(), describe=_could_not)
 
 

@@ -460,3 +460,19 @@ def test_compact_jobs_deletes_rows_past_retention(tmp_path, capsys):
     assert JobUsageDay.objects.filter(day=datetime.date(2026, 11, 20)).exists()
     call_command("compact_jobs")
     assert "Deleted" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("region", ["", "us central", "US;DROP", "x" * 65, "région"])
+def test_a_region_that_is_no_bigquery_location_is_refused(tmp_path, region):
+    path = write(tmp_path / "jobs.jsonl", [job("j1")])
+    with pytest.raises(JobImportFailed) as failed:
+        import_job_files([path], location=region, today=TODAY)
+    assert "is not a BigQuery location" in failed.value.problems[0].message
+    assert failed.value.run.status == JobImportRun.Status.FAILED
+    assert not BigQueryJob.objects.exists()
+
+
+def test_load_jobs_on_the_shared_free_pool_cost_nothing(tmp_path):
+    load(tmp_path, [job("load", job_type="LOAD", reservation_id="default-pipeline",
+                        total_slot_ms="36000000", total_bytes_billed="0")])  # fmt: skip
+    assert BigQueryJob.objects.get().cost == 0

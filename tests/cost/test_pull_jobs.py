@@ -540,6 +540,8 @@ def test_byte_cap_is_set_on_the_job_config(
                              "required.", errors=[{"reason": "bytesBilledLimitExceeded"}]),
          r"would bill more than 10,485,760 bytes \(QUARTERDECK_BIGQUERY_MAX_BYTES_BILLED\).* "
          "Pull fewer --days"),
+        ("query", ConnectionRefusedError(111, "Connection refused"),
+         r"could not reach BigQuery: ConnectionRefusedError\(111, 'Connection refused'\)"),
     ],
 )  # fmt: skip
 def test_google_error_records_a_failed_run_with_a_clear_message(
