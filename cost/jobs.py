@@ -32,7 +32,6 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
 
-from cost.facts import write_rows
 from cost.ingest import (
     MAX_ERRORS,
     BadFiles,
@@ -497,8 +496,7 @@ class JobWriter:
         for chunk in _chunks([pk for pk, _digest, _created in stale], 500):
             BigQueryJob.objects.filter(pk__in=chunk).delete()
         self._resolve(fresh)
-        rows = [self._row(job) for job in fresh]
-        write_rows(BigQueryJob, JOB_COLUMNS, rows)
+        _insert_sqlite([self._row(job) for job in fresh])
         # A replaced job may have moved to another day: the day it left is summed again too.
         self.days.update(created.astimezone(datetime.UTC).date() for *_, created in stale)
         self.days.update(job.day for job in fresh)
@@ -608,6 +606,28 @@ JOB_COLUMNS = [
 
 
 KEY_COLUMNS = {"project_id", "job_id"}
+TIME_COLUMNS = [JOB_COLUMNS.index(c) for c in ("creation_time", "start_time", "end_time")]
+LABELS_COLUMN = JOB_COLUMNS.index("labels")
+
+
+def _insert_sqlite(rows: list[tuple]) -> None:
+    """SQLite: one executemany, values adapted as Django would (a quarter of the time of
+    bulk_create, which builds a model instance per job)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    prepared = []
+    for row in rows:
+        values = list(row)
+        for index in TIME_COLUMNS:
+            values[index] = adapt(values[index])
+        values[LABELS_COLUMN] = json.dumps(values[LABELS_COLUMN])
+        prepared.append(values)
+    marks = ", ".join(["%s"] * len(JOB_COLUMNS))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {BigQueryJob._meta.db_table} ({', '.join(JOB_COLUMNS)}) "  # noqa: S608
+            f"VALUES ({marks})",
+            prepared,
+        )
 
 
 def _json(labels: dict[str, str]):
