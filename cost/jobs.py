@@ -706,7 +706,7 @@ def retention_start(today: datetime.date | None = None) -> datetime.date:
 
 def _start_run(*, kind: str, location: str, project_id: str = "", by, by_name: str, files=()):
     return JobImportRun.objects.create(
-        kind=kind, location=location, project_id=project_id, started_by=by,
+        kind=kind, location=location[:64], project_id=project_id, started_by=by,
         started_by_name=by_name, files=list(files),
     )  # fmt: skip
 
