@@ -420,3 +420,12 @@ def test_what_people_typed_is_text_on_the_interview_pages(manager_client, manage
         assert "&lt;i&gt;Ops&lt;/i&gt;" in page
     assert "javascript:" not in pages[0]
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in pages[0]
+
+
+@pytest.mark.parametrize(("role", "shown"), [(Role.MANAGER, True), (Role.REVIEWER, False),
+                                             (Role.FINANCE, False)])  # fmt: skip
+def test_the_navigation_leads_managers_only_to_the_interviews(role, shown):
+    client = Client()
+    client.force_login(UserFactory(username="someone", role=role))
+    page = client.get(reverse("roadmap:budget-list")).content.decode()
+    assert (f'href="{reverse("roadmap:interview-list")}"' in page) is shown
