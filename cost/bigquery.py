@@ -403,7 +403,10 @@ def _table_and_source(
 # --- Errors --------------------------------------------------------------------------------
 
 
-def describe_error(error: Exception) -> str:
+def describe_error(
+    error: Exception, *, narrower: str = "See the size with --dry-run; then pull fewer --months"
+) -> str:
+    """A Google error in words, with what to do; `narrower` says how to bill fewer bytes."""
     if isinstance(error, GoogleAuthError):
         return (
             f"no usable Google credentials ({error}); run `gcloud auth application-default "
@@ -417,8 +420,8 @@ def describe_error(error: Exception) -> str:
             cap = f"{_cap():,} bytes" if _cap() else "the limit"
             return (
                 f"BigQuery refused the query: it would bill more than {cap} ({CAP_SETTING}): "
-                f"{error.message.rstrip('.')}. See the size with --dry-run; then pull fewer "
-                "--months or raise the cap"
+                f"{error.message.rstrip('.')}. {narrower} "
+                "or raise the cap"
             )
         return f"BigQuery error {error.code}: {error.message}"
     return f"BigQuery error: {error}"
@@ -686,22 +689,13 @@ def job_rows(rows: Iterable[bigquery.Row]) -> Iterator[dict[str, Any]]:
 
 def describe_jobs_error(error: Exception) -> str:
     """describe_error, with the advice that fits reading the job history."""
-    if isinstance(error, GoogleAPICallError):
-        reasons = {
-            detail.get("reason") for detail in error.errors or [] if isinstance(detail, dict)
-        }
-        if "bytesBilledLimitExceeded" in reasons or "bytes billed" in error.message.lower():
-            cap = f"{_cap():,} bytes" if _cap() else "the limit"
-            return (
-                f"BigQuery refused the query: it would bill more than {cap} ({CAP_SETTING}): "
-                f"{error.message.rstrip('.')}. Pull fewer --days or raise the cap"
-            )
-        if error.code == 403:
-            return (
-                f"{describe_error(error)} (reading INFORMATION_SCHEMA.JOBS_BY_PROJECT needs "
-                "bigquery.jobs.listAll on the project, e.g. the BigQuery Resource Viewer role)"
-            )
-    return describe_error(error)
+    described = describe_error(error, narrower="Pull fewer --days")
+    if isinstance(error, GoogleAPICallError) and error.code == 403:
+        return (
+            f"{described} (reading INFORMATION_SCHEMA.JOBS_BY_PROJECT needs "
+            "bigquery.jobs.listAll on the project, e.g. the BigQuery Resource Viewer role)"
+        )
+    return described
 
 
 # --- What the command calls --------------------------------------------------------------------
