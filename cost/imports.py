@@ -30,10 +30,7 @@ def start_run(
 
 
 def fail_run(run: ImportRun, message: str, problems: list | None = None) -> ImportFailed:
-    run.status = ImportRun.Status.FAILED
-    run.error = message
-    run.finished_at = timezone.now()
-    run.save(update_fields=["status", "error", "finished_at"])
+    run.mark_failed(message)
     return ImportFailed(run, problems)
 
 

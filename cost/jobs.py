@@ -712,10 +712,7 @@ def _start_run(*, kind: str, location: str, project_id: str = "", by, by_name: s
 
 
 def _fail(run: JobImportRun, message: str, problems: list | None = None) -> JobImportFailed:
-    run.status = JobImportRun.Status.FAILED
-    run.error = message
-    run.finished_at = timezone.now()
-    run.save(update_fields=["status", "error", "finished_at"])
+    run.mark_failed(message)
     return JobImportFailed(run, problems)
 
 

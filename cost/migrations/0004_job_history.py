@@ -46,7 +46,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('kind', models.CharField(choices=[('files', 'Files'), ('bigquery', 'BigQuery')], max_length=10, verbose_name='kind')),
-                ('started_by_name', models.CharField(blank=True, max_length=150, verbose_name='started by (name)')),
+                ('started_by_name', models.CharField(blank=True, help_text='e.g. cli:root', max_length=150, verbose_name='started by (name)')),
                 ('started_at', models.DateTimeField(auto_now_add=True, verbose_name='started')),
                 ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished')),
                 ('status', models.CharField(choices=[('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='running', max_length=20, verbose_name='status')),

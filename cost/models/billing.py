@@ -67,15 +67,14 @@ class BillingSource(models.Model):
         return self.name
 
 
-class ImportRun(models.Model):
+class Run(models.Model):
+    """What every import run records: who started it, when, how it ended, and why not."""
+
     class Status(models.TextChoices):
         RUNNING = "running", _("Running")
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
 
-    source = models.ForeignKey(
-        BillingSource, on_delete=models.PROTECT, related_name="runs", verbose_name=_("source")
-    )
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -92,12 +91,34 @@ class ImportRun(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.RUNNING
     )
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def mark_failed(self, message: str) -> None:
+        """Failed now, with why; only these fields are written."""
+        self.status = self.Status.FAILED
+        self.error = message
+        self.finished_at = timezone.now()
+        self.save(update_fields=["status", "error", "finished_at"])
+
+
+class ImportRun(Run):
+    source = models.ForeignKey(
+        BillingSource, on_delete=models.PROTECT, related_name="runs", verbose_name=_("source")
+    )
     files = models.JSONField(_("files"), default=list, blank=True)
     months = models.JSONField(_("months touched"), default=list, blank=True)
     rows_read = models.BigIntegerField(_("rows read"), default=0)
     bytes_read = models.BigIntegerField(_("bytes read"), default=0)
     facts_written = models.BigIntegerField(_("facts written"), default=0)
-    error = models.TextField(_("error"), blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -110,12 +131,6 @@ class ImportRun(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("cost:import-detail", args=[self.pk])
-
-    @property
-    def duration_seconds(self) -> float | None:
-        if self.finished_at is None:
-            return None
-        return (self.finished_at - self.started_at).total_seconds()
 
     def months_with(self, outcome: str) -> list[str]:
         return [month["month"] for month in self.months if month.get("outcome") == outcome]

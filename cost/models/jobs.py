@@ -19,12 +19,11 @@ compare the two.
 import hashlib
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from cost.models.billing import to_decimal
+from cost.models.billing import Run, to_decimal
 
 USD = "USD"
 # Only sets this small get their triples listed (a set of 12 tables has 220 triples);
@@ -164,33 +163,14 @@ class JobUser(models.Model):
         )
 
 
-class JobImportRun(models.Model):
+class JobImportRun(Run):
     """One `import_jobs` or `pull_jobs`: what was read, what was written, or why not."""
 
     class Kind(models.TextChoices):
         FILES = "files", _("Files")
         BIGQUERY = "bigquery", _("BigQuery")
 
-    class Status(models.TextChoices):
-        RUNNING = "running", _("Running")
-        SUCCEEDED = "succeeded", _("Succeeded")
-        FAILED = "failed", _("Failed")
-
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
-    started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("started by"),
-    )
-    started_by_name = models.CharField(_("started by (name)"), max_length=150, blank=True)
-    started_at = models.DateTimeField(_("started"), auto_now_add=True)
-    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
-    status = models.CharField(
-        _("status"), max_length=20, choices=Status.choices, default=Status.RUNNING
-    )
     location = models.CharField(_("region"), max_length=64, blank=True)
     project_id = models.CharField(_("project (pulls)"), max_length=128, blank=True)
     files = models.JSONField(_("files"), default=list, blank=True)
@@ -203,7 +183,6 @@ class JobImportRun(models.Model):
     )
     first_day = models.DateField(_("first day"), null=True, blank=True)
     last_day = models.DateField(_("last day"), null=True, blank=True)
-    error = models.TextField(_("error"), blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
