@@ -1,12 +1,11 @@
 import getpass
-import sys
 import time
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
 from cost.jobs import JobImportFailed, import_job_files
+from cost.management.progress import reading_progress
 
 
 class Command(BaseCommand):
@@ -27,26 +26,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, paths: list[Path], region: str, **options) -> None:
-        total = sum(path.stat().st_size for path in paths if path.is_file())
-        bar = None
-        if sys.stderr.isatty() and options["verbosity"] > 0:
-            bar = tqdm(total=total, unit="B", unit_scale=True, desc="reading", leave=False)
         started = time.perf_counter()
-
-        def progress(fraction: float) -> None:
-            if bar is not None:
-                bar.update(int(fraction * total) - bar.n)
-
         try:
-            run = import_job_files(
-                paths, location=region, by_name=f"cli:{getpass.getuser()}", progress=progress
-            )
+            with reading_progress(paths, verbosity=options["verbosity"]) as progress:
+                run = import_job_files(
+                    paths, location=region, by_name=f"cli:{getpass.getuser()}", progress=progress
+                )
         except JobImportFailed as failed:
             lines = [str(problem) for problem in failed.problems] or [failed.run.error]
             raise CommandError("nothing was imported:\n  " + "\n  ".join(lines)) from None
-        finally:
-            if bar is not None:
-                bar.close()
         seconds = time.perf_counter() - started
         rate = run.rows_read / seconds if seconds else 0
         self.stdout.write(
