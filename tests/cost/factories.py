@@ -1,5 +1,8 @@
 import datetime
+import gzip
+import json
 from decimal import Decimal
+from pathlib import Path
 from types import SimpleNamespace
 
 import factory
@@ -69,3 +72,37 @@ class CostFactFactory(factory.django.DjangoModelFactory):
     credits_nanos = factory.LazyAttribute(lambda fact: to_nanos(fact.credits))
     cost_usd_nanos = factory.SelfAttribute("cost_nanos")
     credits_usd_nanos = factory.SelfAttribute("credits_nanos")
+
+
+# --- Job history (INFORMATION_SCHEMA.JOBS rows as an export writes them) ---------------------
+
+
+def table_ref(name: str, dataset: str = "marts") -> dict:
+    return {"project_id": "acme", "dataset_id": dataset, "table_id": name}
+
+
+def job_row(job_id: str, **fields) -> dict:
+    """A QUERY job by ann@acme.example on 20 Nov 2026 reading acme.marts.orders; `fields`
+    replace any column."""
+    row = {
+        "creation_time": "2026-11-20 10:00:00 UTC",
+        "project_id": "acme",
+        "job_id": job_id,
+        "user_email": "ann@acme.example",
+        "job_type": "QUERY",
+        "statement_type": "SELECT",
+        "total_bytes_billed": "0",
+        "referenced_tables": [table_ref("orders")],
+    }
+    row.update(fields)
+    return row
+
+
+def write_jobs(path: Path, rows: list, *, compress: bool = False) -> Path:
+    """Rows as newline-delimited JSON, gzipped if asked."""
+    text = "".join(json.dumps(row) + "\n" for row in rows)
+    if compress:
+        path.write_bytes(gzip.compress(text.encode()))
+    else:
+        path.write_text(text)
+    return path

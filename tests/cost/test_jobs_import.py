@@ -1,7 +1,6 @@
 """import_jobs: JOBS exports in, checked field by field, priced, idempotent, summed per day."""
 
 import datetime
-import gzip
 import hashlib
 import json
 import os
@@ -23,6 +22,7 @@ from cost.models import (
     TableCombo,
     TableSet,
 )
+from tests.cost.factories import job_row, table_ref, write_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -32,32 +32,7 @@ TODAY = datetime.date(2026, 11, 26)
 TIB = 2**40
 
 
-def job(job_id: str, **fields) -> dict:
-    row = {
-        "creation_time": "2026-11-20 10:00:00 UTC",
-        "project_id": "acme",
-        "job_id": job_id,
-        "user_email": "ann@acme.example",
-        "job_type": "QUERY",
-        "statement_type": "SELECT",
-        "total_bytes_billed": "0",
-        "referenced_tables": [table("orders")],
-    }
-    row.update(fields)
-    return row
-
-
-def table(name: str, dataset: str = "marts") -> dict:
-    return {"project_id": "acme", "dataset_id": dataset, "table_id": name}
-
-
-def write(path: Path, rows: list, *, compress: bool = False) -> Path:
-    text = "".join(json.dumps(row) + "\n" for row in rows)
-    if compress:
-        path.write_bytes(gzip.compress(text.encode()))
-    else:
-        path.write_text(text)
-    return path
+job, table, write = job_row, table_ref, write_jobs
 
 
 def load(tmp_path: Path, rows: list, name: str = "jobs.jsonl", **options) -> JobImportRun:

@@ -34,7 +34,7 @@ from cost.charts import share_curve_svg
 from cost.jobs import import_job_files
 from cost.models import BigQueryTable, JobImportRun, JobUser
 from cost.usage_forms import PeriodForm
-from tests.cost.factories import CostFactFactory
+from tests.cost.factories import CostFactFactory, job_row, table_ref
 from tests.roadmap.factories import TeamFactory
 
 pytestmark = pytest.mark.django_db
@@ -45,27 +45,13 @@ PERIOD = {"from": "2026-11-01", "to": "2026-11-26"}
 ETL = "etl@acme.iam.gserviceaccount.com"
 
 
-def table(name: str, dataset: str = "marts") -> dict:
-    return {"project_id": "acme", "dataset_id": dataset, "table_id": name}
-
-
+table = table_ref
 ORDERS, CUSTOMERS = table("fct_orders"), table("dim_customers")
 LEGACY = table("daily_sales_v1", "legacy_sales")
 
 
 def job(job_id: str, **fields) -> dict:
-    row = {
-        "creation_time": "2026-11-20 10:00:00 UTC",
-        "project_id": "acme",
-        "job_id": job_id,
-        "user_email": "ann@acme.example",
-        "job_type": "QUERY",
-        "statement_type": "SELECT",
-        "total_bytes_billed": "0",
-        "referenced_tables": [ORDERS],
-    }
-    row.update(fields)
-    return row
+    return job_row(job_id, **{"referenced_tables": [ORDERS], **fields})
 
 
 def load(tmp_path: Path, rows: list[dict], today: datetime.date = TODAY) -> JobImportRun:
