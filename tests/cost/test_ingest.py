@@ -21,7 +21,7 @@ from cost.synthetic import generate_rows, write_export
 
 pytestmark = pytest.mark.django_db
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "real-samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "real-samples"
 SAMPLE_JSONL = SAMPLES / "gcp-billing-standard-koku-202011.jsonl"
 
 

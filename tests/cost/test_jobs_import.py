@@ -26,7 +26,7 @@ from tests.cost.factories import job_row, table_ref, write_jobs
 
 pytestmark = pytest.mark.django_db
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "real-samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "real-samples"
 SAMPLE = SAMPLES / "bq-information-schema-jobs-row.json"
 TODAY = datetime.date(2026, 11, 26)
 TIB = 2**40
