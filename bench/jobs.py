@@ -15,8 +15,8 @@ from pathlib import Path
 from django.db import connection
 
 from cost.models import BigQueryJob, JobImportRun, JobUsageDay
-from cost.synthetic_jobs import write_jobs_file
-from cost.usage import joined_tables, table_usage
+from cost.usage.reports import joined_tables, table_usage
+from demo.job_history import write_jobs_file
 
 ROOT = Path(__file__).resolve().parent.parent
 # 180 days of ~5,570 jobs a day (busy weekdays, quiet weekends): 1,000,008 rows. The

@@ -21,25 +21,25 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 warnings.filterwarnings("ignore", "No directory at", UserWarning)
 django.setup()
 
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.contrib.auth.models import Group  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.test import Client, override_settings  # noqa: E402
-from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
-from django.utils import timezone  # noqa: E402
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext, setup_test_environment
+from django.utils import timezone
 
-from cost.allocation import reallocate_all  # noqa: E402
-from cost.breakdowns import Query, compute_breakdown  # noqa: E402
-from cost.facts import DailyFact, store_facts  # noqa: E402
-from cost.models import AllocationRule, ApiToken, BillingSource, ImportRun  # noqa: E402
-from cost.synthetic import generate_rows, write_export  # noqa: E402
-from roadmap.models import (  # noqa: E402
+from core.models import ApiToken, Team
+from cost.billing.allocation import reallocate_all
+from cost.billing.breakdowns import Query, compute_breakdown
+from cost.billing.facts import DailyFact, store_facts
+from cost.models import AllocationRule, BillingSource, ImportRun
+from demo.billing_export import generate_rows, write_export
+from roadmap.models import (
     PriorityVote,
     Quarter,
     ReviewComment,
     ReviewSession,
     RoadmapItem,
-    Team,
     TeamCapacity,
     Theme,
 )
@@ -156,7 +156,12 @@ def roadmap_pages(database: str) -> list[dict]:
 def review_page(database: str) -> list[dict]:
     """A session of 150 items with 500 comments (threads, replies, an edit), two reviewers'
     votes on every item and ten decisions, read by the manager and by a reviewer."""
-    from roadmap.reviews import add_comment, advance_session, edit_comment, record_decision
+    from roadmap.reviews.rules import (
+        add_comment,
+        advance_session,
+        edit_comment,
+        record_decision,
+    )
 
     seed_roadmap(150)
     User = get_user_model()
@@ -222,9 +227,10 @@ def review_pack(database: str) -> list[dict]:
     """A pack for a session of 150 items with 300 comments and twelve months of cost."""
     import tempfile
 
-    from cost.imports import import_files
-    from roadmap.review_packs import build_content, render_html, render_pdf
-    from roadmap.reviews import add_comment, advance_session
+    from cost.billing.runs import import_files
+    from roadmap.reviews.packs.content import build_content
+    from roadmap.reviews.packs.render import render_html, render_pdf
+    from roadmap.reviews.rules import add_comment, advance_session
 
     seed_roadmap(150)
     today = datetime.date.today()
@@ -520,7 +526,7 @@ def api_reports(database: str) -> list[dict]:
     return [*rows, row]
 
 
-from bench.jobs import job_history  # noqa: E402 - needs Django set up
+from bench.jobs import job_history
 
 SCENARIOS: dict[str, Callable[[str], list[dict]]] = {
     "roadmap": roadmap_pages,

@@ -6,7 +6,7 @@ callers and signed-in users without one of those roles.
 
 from rest_framework.routers import APIRootView, DefaultRouter
 
-from config.roles import Role
+from core.roles import Role
 
 
 class QuarterdeckAPIRoot(APIRootView):
@@ -23,13 +23,8 @@ router = Router()
 
 
 # --- Roadmap (read-only, for finance's planning) -------------------------------------
-from roadmap.api import (  # noqa: E402
-    BudgetStatusViewSet,
-    DataProductViewSet,
-    IncidentViewSet,
-    QuarterViewSet,
-    RoadmapItemViewSet,
-)
+from roadmap.budgets.api import BudgetStatusViewSet, DataProductViewSet, IncidentViewSet  # noqa: E402
+from roadmap.items.api import QuarterViewSet, RoadmapItemViewSet  # noqa: E402
 
 router.register("roadmap-items", RoadmapItemViewSet, basename="roadmap-item")
 router.register("quarters", QuarterViewSet, basename="quarter")
@@ -41,7 +36,7 @@ router.register("budget-status", BudgetStatusViewSet, basename="budget-status")
 # --- end roadmap ----------------------------------------------------------------------
 
 # --- Cost (Finance and Manager) ---------------------------------------------------------
-from cost.api import CostFactViewSet, CostReportView, ImportRunViewSet  # noqa: E402
+from cost.billing.api import CostFactViewSet, CostReportView, ImportRunViewSet  # noqa: E402
 
 router.register("cost-facts", CostFactViewSet, basename="cost-fact")
 router.register("imports", ImportRunViewSet, basename="import-run")
@@ -50,7 +45,7 @@ api_views = [("cost-reports/", CostReportView, "cost-report")]
 # --- end cost ---------------------------------------------------------------------------
 
 # --- Usage evidence from the BigQuery job history (Finance and Manager) -----------------
-from cost.usage_api import USAGE_API_VIEWS  # noqa: E402
+from cost.usage.api import USAGE_API_VIEWS  # noqa: E402
 
 api_views += USAGE_API_VIEWS
 # --- end usage ---------------------------------------------------------------------------

@@ -74,8 +74,11 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "csp",
+    "core",
     "cost",
     "roadmap",
+    # load_demo; holds no models and is never imported by the product apps.
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -104,7 +107,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "config.roles.roles_context",
+                "core.roles.roles_context",
             ],
         },
     },
@@ -212,13 +215,13 @@ QUARTERDECK_BASE_URL = env_str("QUARTERDECK_BASE_URL", default="http://127.0.0.1
 # --- REST framework -------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "cost.tokens.TokenAuthentication",
+        "core.tokens.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_THROTTLE_CLASSES": ["cost.tokens.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.tokens.TokenRateThrottle"],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
-        "config.roles.HasRole",
+        "core.roles.HasRole",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "COERCE_DECIMAL_TO_STRING": True,
@@ -248,7 +251,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated", "config.roles.HasRole"],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated", "core.roles.HasRole"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -256,12 +259,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "ENUM_NAME_OVERRIDES": {
         "RoadmapItemStatusEnum": "roadmap.models.RoadmapItem.Status",
-        "ConfidenceEnum": "roadmap.scoring.CONFIDENCE_CHOICES",
-        "WsjfScaleEnum": "roadmap.scoring.WSJF_CHOICES",
+        "ConfidenceEnum": "roadmap.items.scoring.CONFIDENCE_CHOICES",
+        "WsjfScaleEnum": "roadmap.items.scoring.WSJF_CHOICES",
     },
 }
 
 # --- Quarterdeck ----------------------------------------------------------------------
+# The work cost allocation rules fund. Wiring, not a deployment choice: it lets the cost
+# app (the data layer) point at the roadmap's items without importing the roadmap.
+QUARTERDECK_WORK_ITEM_MODEL = "roadmap.RoadmapItem"
 # Currency for amounts typed on the roadmap when the user does not choose one.
 QUARTERDECK_DEFAULT_CURRENCY = env_currency("QUARTERDECK_DEFAULT_CURRENCY", default="USD")
 # What one analyst hour saved is worth, in the default currency: turns "hours saved per

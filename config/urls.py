@@ -3,8 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from config.api import api_views, router
-from config.openapi import DocsView, SchemaView
-from roadmap.views import HomeView
+from core.openapi import DocsView, SchemaView
+from roadmap.items.views import HomeView
 
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),

@@ -1,13 +1,9 @@
-import secrets
-
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db import transaction
-from django.utils import timezone
 
-from cost.allocation import reallocate_all
+from cost.billing.allocation import reallocate_all
 from cost.models import (
     AllocationRule,
-    ApiToken,
     BigQueryJob,
     BigQueryTable,
     BillingMonth,
@@ -120,39 +116,6 @@ class AllocationRuleAdmin(admin.ModelAdmin):
         """The bulk delete: the cost goes to the next matching rule, or 'unallocated'."""
         super().delete_queryset(request, queryset)
         reallocate_all()
-
-
-@admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
-    """Adding a token shows its key once, in the message after saving."""
-
-    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
-    list_filter = ["revoked_at"]
-    search_fields = ["name", "user__username", "prefix"]
-    readonly_fields = ["prefix", "created_at", "created_by", "last_used_at", "revoked_at"]
-    fields = ["user", "name", *readonly_fields]
-    actions = ["revoke"]
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return obj is None and super().has_change_permission(request, obj)
-
-    def save_model(self, request, obj, form, change) -> None:
-        if not change:
-            key = secrets.token_urlsafe(32)
-            obj.prefix, obj.key_hash, obj.created_by = key[:8], ApiToken.hash_key(key), request.user
-            super().save_model(request, obj, form, change)
-            messages.warning(
-                request,
-                f"The key of {obj.name} is {key} — copy it now: it is not stored and "
-                "cannot be shown again.",
-            )
-            return
-        super().save_model(request, obj, form, change)
-
-    @admin.action(description="Revoke the selected tokens (at once)")
-    def revoke(self, request, queryset) -> None:
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        self.message_user(request, f"{count} token(s) revoked.")
 
 
 # --- Job history ---------------------------------------------------------------------

@@ -18,7 +18,7 @@ matplotlib.use("Agg")  # never an interactive backend, whatever imports pyplot f
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from cost.reports import MonthlyCost
+from cost.billing.reports import MonthlyCost
 
 INK = "#1d2430"
 # (fill, hatch, text colour): shades far enough apart to tell apart when printed in grey,

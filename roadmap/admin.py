@@ -15,7 +15,6 @@ from roadmap.models import (
     ReviewSession,
     RoadmapItem,
     StakeholderInterview,
-    Team,
     TeamCapacity,
     Theme,
 )
@@ -39,13 +38,6 @@ class ThemeAdmin(admin.ModelAdmin):
     list_display = ["name", "colour", "position"]
     list_editable = ["position"]
     search_fields = ["name"]
-
-
-@admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "weekly_rate", "currency"]
-    prepopulated_fields = {"slug": ["name"]}
-    search_fields = ["name", "slug"]
 
 
 @admin.register(TeamCapacity)

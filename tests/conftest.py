@@ -1,7 +1,7 @@
 import pytest
 from django.test import Client
 
-from config.roles import Role
+from core.roles import Role
 from tests.roadmap.factories import UserFactory
 
 

@@ -3,7 +3,8 @@ from django.contrib import admin
 from django.test import Client
 from django.urls import reverse
 
-from roadmap.models import Quarter, RoadmapItem, Team, TeamCapacity, Theme
+from core.models import Team
+from roadmap.models import Quarter, RoadmapItem, TeamCapacity, Theme
 from tests.roadmap.factories import RoadmapItemFactory, TeamCapacityFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

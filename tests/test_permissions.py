@@ -6,10 +6,10 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from config.roles import Role
+from core.roles import Role
 from cost.models import AllocationRule, BigQueryTable
 from roadmap.models import DataProduct, Incident, ReviewPack
-from roadmap.reviews import add_comment
+from roadmap.reviews.rules import add_comment
 from tests.cost.factories import CostFactFactory, ImportRunFactory
 from tests.roadmap.factories import (
     ReviewSessionFactory,
@@ -19,7 +19,7 @@ from tests.roadmap.factories import (
     opened,
     quarter,
 )
-from tests.roadmap.test_item_pages import form_data
+from tests.roadmap.items.test_pages import form_data
 
 ANYONE = {Role.MANAGER, Role.REVIEWER, Role.FINANCE, None}  # None: signed in, no role
 MANAGER = {Role.MANAGER}

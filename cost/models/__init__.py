@@ -5,7 +5,6 @@ from cost.models.billing import (
     INVOICE_MONTH,
     NANOS,
     AllocationRule,
-    ApiToken,
     BillingMonth,
     BillingSource,
     CostCredit,
@@ -18,7 +17,7 @@ from cost.models.billing import (
     to_decimal,
     to_nanos,
 )
-from cost.models.jobs import (
+from cost.models.usage import (
     BigQueryJob,
     BigQueryTable,
     JobImportRun,
@@ -33,7 +32,6 @@ __all__ = [
     "INVOICE_MONTH",
     "NANOS",
     "AllocationRule",
-    "ApiToken",
     "BigQueryJob",
     "BigQueryTable",
     "BillingMonth",

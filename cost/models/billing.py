@@ -10,8 +10,6 @@ Nothing is overwritten: reloading an invoice month closes the current BillingMon
 "as of" the time it was current.
 """
 
-import hashlib
-import secrets
 from decimal import Decimal
 
 from django.conf import settings
@@ -21,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cost.money import Money
+from core.money import Money
 
 NANOS = Decimal(1_000_000_000)
 INVOICE_MONTH = r"^[0-9]{4}(0[1-9]|1[0-2])$"
@@ -385,13 +383,16 @@ class AllocationRule(models.Model):
         _("SKU"), max_length=256, blank=True, help_text=_("SKU id or description.")
     )
     team = models.ForeignKey(
-        "roadmap.Team",
+        "core.Team",
         on_delete=models.PROTECT,
         related_name="allocation_rules",
         verbose_name=_("team"),
     )
+    # The work a rule funds is a model of a higher layer (the roadmap's items): cost names
+    # it only through a setting, as Django's own apps name the user model, so the data
+    # layer never depends on the roadmap.
     roadmap_item = models.ForeignKey(
-        "roadmap.RoadmapItem",
+        settings.QUARTERDECK_WORK_ITEM_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
@@ -414,6 +415,11 @@ class AllocationRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @classmethod
+    def work_item_model(cls) -> type[models.Model]:
+        """The model rules fund (QUARTERDECK_WORK_ITEM_MODEL: the roadmap's items)."""
+        return cls._meta.get_field("roadmap_item").related_model  # type: ignore[return-value]
 
     def conditions(self) -> list[str]:
         parts = []
@@ -493,71 +499,3 @@ class CreditMonthRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.credit_type}: {to_decimal(self.amount_nanos)}"
-
-
-class ApiTokenQuerySet(models.QuerySet):
-    def active(self) -> "ApiTokenQuerySet":
-        return self.filter(revoked_at__isnull=True, user__is_active=True)
-
-
-class ApiToken(models.Model):
-    """A key for scripts calling the API (`Authorization: Token <key>`).
-
-    Only a SHA-256 of the key is stored: the key is shown once, when it is made, and a
-    leaked database does not leak working keys. Revoking takes effect on the next call.
-    """
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
-        related_name="api_tokens",
-        verbose_name=_("user"),
-    )
-    name = models.CharField(
-        _("name"), max_length=100, help_text=_("Where it is used, e.g. 'finance notebook'.")
-    )
-    prefix = models.CharField(_("key starts with"), max_length=8, editable=False)
-    key_hash = models.CharField(_("key hash"), max_length=64, unique=True, editable=False)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("created by"),
-    )
-    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
-    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True, editable=False)
-
-    objects = ApiTokenQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        verbose_name = _("API token")
-        verbose_name_plural = _("API tokens")
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.prefix}…, {self.user})"
-
-    @staticmethod
-    def hash_key(key: str) -> str:
-        return hashlib.sha256(key.encode()).hexdigest()
-
-    @classmethod
-    def issue(cls, *, user, name: str, by=None) -> tuple["ApiToken", str]:
-        """A new token and its key; the key is not stored and cannot be shown again."""
-        key = secrets.token_urlsafe(32)
-        token = cls.objects.create(
-            user=user, name=name, prefix=key[:8], key_hash=cls.hash_key(key), created_by=by
-        )
-        return token, key
-
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None and self.user.is_active
-
-    def revoke(self) -> None:
-        if self.revoked_at is None:
-            self.revoked_at = timezone.now()
-            self.save(update_fields=["revoked_at"])

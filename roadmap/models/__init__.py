@@ -1,6 +1,7 @@
 """The roadmap's models: the plan itself (items.py), its quarterly reviews (reviews.py),
 reliability (reliability.py) and the evidence behind items (evidence.py)."""
 
+from roadmap.models.budgets import DataProduct, Incident
 from roadmap.models.evidence import ItemTable, StakeholderInterview, pain_point_lines
 from roadmap.models.items import (
     CURRENCY_CODE,
@@ -11,7 +12,6 @@ from roadmap.models.items import (
     QuarterQuerySet,
     RoadmapItem,
     RoadmapItemQuerySet,
-    Team,
     TeamCapacity,
     Theme,
     currency_validator,
@@ -24,7 +24,6 @@ from roadmap.models.items import (
     quarter_index,
     validate_url_lines,
 )
-from roadmap.models.reliability import DataProduct, Incident
 from roadmap.models.reviews import (
     ChangeReason,
     Commitment,
@@ -61,7 +60,6 @@ __all__ = [
     "RoadmapItem",
     "RoadmapItemQuerySet",
     "StakeholderInterview",
-    "Team",
     "TeamCapacity",
     "Theme",
     "currency_validator",

@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from roadmap.models.items import RoadmapItem, Team
+from core.models import Team
+from roadmap.models.items import RoadmapItem
 
 
 class ItemTable(models.Model):

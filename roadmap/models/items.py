@@ -14,19 +14,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from cost.money import Money
-from roadmap import scoring
+from core.models import Team
+from core.money import CURRENCY_CODE, Money, currency_validator, default_currency
+from roadmap.items import scoring
 
 # Planning years only: a typo such as 0207-Q1 is refused rather than stored.
 QUARTER_CODE = re.compile(r"^(?P<year>20\d\d)-Q(?P<number>[1-4])$")
 HEX_COLOUR = r"^#[0-9a-fA-F]{6}$"
-CURRENCY_CODE = r"^[A-Z]{3}$"
-
-currency_validator = RegexValidator(CURRENCY_CODE, _("Use a three-letter ISO code such as USD."))
-
-
-def default_currency() -> str:
-    return settings.QUARTERDECK_DEFAULT_CURRENCY
 
 
 def parse_quarter_code(code: str) -> tuple[int, int]:
@@ -159,51 +153,6 @@ class Theme(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class Team(models.Model):
-    """A team that delivers roadmap work, requests it, or both."""
-
-    name = models.CharField(_("name"), max_length=80, unique=True)
-    slug = models.SlugField(
-        _("slug"),
-        max_length=40,
-        unique=True,
-        help_text=_("Short name, as used in the `team` label of BigQuery jobs and billing."),
-    )
-    weekly_rate = models.DecimalField(
-        _("loaded weekly rate"),
-        max_digits=12,
-        decimal_places=2,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(Decimal(0))],
-        help_text=_("Fully loaded cost of one person-week; used for people cost."),
-    )
-    currency = models.CharField(
-        _("currency"), max_length=3, default=default_currency, validators=[currency_validator]
-    )
-
-    class Meta:
-        ordering = ["name"]
-        verbose_name = _("team")
-        verbose_name_plural = _("teams")
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(weekly_rate__isnull=True) | Q(weekly_rate__gte=0),
-                name="team_weekly_rate_not_negative",
-            ),
-            models.CheckConstraint(
-                condition=Q(currency__regex=CURRENCY_CODE), name="team_currency_iso"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-    @property
-    def weekly_rate_money(self) -> Money | None:
-        return None if self.weekly_rate is None else Money(self.weekly_rate, self.currency)
 
 
 class TeamCapacity(models.Model):
@@ -489,7 +438,7 @@ class RoadmapItem(models.Model):
         help_text=_("One URL per line: usage reports, surveys, interview notes."),
     )
     # Figures from the job history of the item's tables, put here when the manager chooses
-    # (roadmap.evidence.apply_usage_evidence); packs read them as of their moment.
+    # (roadmap.evidence.tables.apply_usage_evidence); packs read them as of their moment.
     usage_evidence = models.TextField(
         _("usage evidence"),
         blank=True,

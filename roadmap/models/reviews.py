@@ -19,7 +19,7 @@ class ReviewSessionQuerySet(models.QuerySet):
     def visible_to(self, user) -> "ReviewSessionQuerySet":
         """Managers see every session; a reviewer sees the sessions they are invited to,
         once opened (a draft is the manager's work in progress)."""
-        from config.roles import Role, has_role
+        from core.roles import Role, has_role
 
         if has_role(user, {Role.MANAGER}):
             return self

@@ -5,8 +5,8 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from cost.money import Money
-from roadmap.rendering import render_markdown
+from core.money import Money
+from core.rendering import render_markdown
 
 register = template.Library()
 

@@ -25,17 +25,18 @@ from hypothesis import HealthCheck, settings
 from rest_framework.test import APIClient
 from schemathesis import checks
 
-from config.openapi import SchemaView
-from config.roles import Role
 from config.wsgi import application
-from cost.imports import import_files
-from cost.models import ApiToken, CostFact
-from cost.usage_serializers import utc_today
-from tests.api.test_budget_api import Budgets, make_budgets
-from tests.api.test_roadmap_api import Roadmap, make_roadmap, session_client
-from tests.cost.test_ingest import SAMPLE_JSONL
-from tests.cost.test_usage_reports import load_usage_jobs
+from core.models import ApiToken
+from core.openapi import SchemaView
+from core.roles import Role
+from cost.billing.runs import import_files
+from cost.models import CostFact
+from cost.usage.serializers import utc_today
+from tests.cost.billing.test_files import SAMPLE_JSONL
+from tests.cost.usage.test_reports import load_usage_jobs
+from tests.roadmap.budgets.test_api import Budgets, make_budgets
 from tests.roadmap.factories import UserFactory
+from tests.roadmap.items.test_api import Roadmap, make_roadmap, session_client
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import factory
 from django.utils import timezone
 
-from cost.facts import label_set_ids
+from cost.billing.facts import label_set_ids
 from cost.models import BillingMonth, BillingSource, CostFact, ImportRun, LabelSet, to_nanos
 
 

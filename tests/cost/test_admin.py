@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from cost.allocation import reallocate_all
+from cost.billing.allocation import reallocate_all
 from cost.models import (
     AllocationRule,
     BigQueryJob,
@@ -69,7 +69,7 @@ def test_imported_data_cannot_be_deleted_in_the_admin(root, model):
 
 
 def _import_one_job(tmp_path) -> None:
-    from cost.jobs import import_job_files
+    from cost.usage.runs import import_job_files
 
     table = {"project_id": "acme", "dataset_id": "marts", "table_id": "t"}
     row = {"creation_time": "2026-11-20 10:00:00 UTC", "project_id": "acme", "job_id": "j1",

@@ -2,7 +2,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from config.roles import Role
+from core.roles import Role
 from roadmap.models import DataProduct, Incident, Quarter
 from tests.roadmap.factories import RoadmapItemFactory, UserFactory, quarter
 

@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import Page, expect
 
-from config.roles import Role
+from core.roles import Role
 from roadmap.models import Quarter, RoadmapItem
 from tests.roadmap.factories import RoadmapItemFactory, TeamFactory, ThemeFactory, UserFactory
 

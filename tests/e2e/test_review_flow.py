@@ -1,7 +1,7 @@
 import pytest
 from playwright.sync_api import Page, expect
 
-from config.roles import Role
+from core.roles import Role
 from roadmap.models import Decision, PriorityVote, ReviewComment, ReviewItem
 from tests.roadmap.factories import ReviewSessionFactory, RoadmapItemFactory, UserFactory
 

@@ -5,7 +5,8 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from roadmap.models import Quarter, ReviewSession, RoadmapItem, Team, TeamCapacity, Theme
+from core.models import Team
+from roadmap.models import Quarter, ReviewSession, RoadmapItem, TeamCapacity, Theme
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -77,7 +78,7 @@ class RoadmapItemFactory(factory.django.DjangoModelFactory):
 
 
 class ReviewSessionFactory(factory.django.DjangoModelFactory):
-    """A draft session; open it with roadmap.reviews.advance_session (or `opened()`)."""
+    """A draft session; open it with roadmap.reviews.rules.advance_session (or `opened()`)."""
 
     class Meta:
         model = ReviewSession
@@ -95,7 +96,7 @@ class ReviewSessionFactory(factory.django.DjangoModelFactory):
 
 def opened(session: ReviewSession, *, by=None) -> ReviewSession:
     """The session opened by a manager, as the page does (snapshot taken)."""
-    from roadmap.reviews import advance_session
+    from roadmap.reviews.rules import advance_session
 
     manager = by or UserFactory(username="opening-manager", role="Manager")
     return advance_session(session_id=session.pk, from_status=session.status, by=manager)
@@ -103,7 +104,7 @@ def opened(session: ReviewSession, *, by=None) -> ReviewSession:
 
 def advanced(session: ReviewSession, to: str, *, by=None) -> ReviewSession:
     """Move a session forward until it reaches status `to`."""
-    from roadmap.reviews import advance_session
+    from roadmap.reviews.rules import advance_session
 
     manager = by or UserFactory(username="opening-manager", role="Manager")
     while session.status != to:

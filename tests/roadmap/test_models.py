@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from cost.money import CurrencyMismatch, Money, totals_by_currency
+from core.money import CurrencyMismatch, Money, totals_by_currency
 from roadmap.models import Quarter, RoadmapItem, parse_quarter_code
 from tests.roadmap.factories import RoadmapItemFactory, TeamFactory, quarter
 

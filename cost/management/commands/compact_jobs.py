@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from cost.jobs import compact_jobs
+from cost.usage.runs import compact_jobs
 
 
 class Command(BaseCommand):

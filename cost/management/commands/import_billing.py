@@ -4,8 +4,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from cost.imports import ImportFailed, import_files
-from cost.management.progress import reading_progress
+from core.progress import reading_progress
+from cost.billing.runs import ImportFailed, import_files
 
 
 class Command(BaseCommand):

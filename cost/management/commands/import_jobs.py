@@ -4,8 +4,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from cost.jobs import JobImportFailed, import_job_files
-from cost.management.progress import reading_progress
+from core.progress import reading_progress
+from cost.usage.jobs import JobImportFailed
+from cost.usage.runs import import_job_files
 
 
 class Command(BaseCommand):

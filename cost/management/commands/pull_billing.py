@@ -3,7 +3,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from cost.bigquery import DEFAULT_LOOKBACK_DAYS, PullFailed, estimate_pull, pull_billing
+from cost.billing.pull import DEFAULT_LOOKBACK_DAYS, PullFailed, estimate_pull, pull_billing
 
 
 def _bytes(count: int) -> str:

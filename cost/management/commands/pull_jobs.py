@@ -3,8 +3,9 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from cost.bigquery import JOBS_DEFAULT_DAYS, JOBS_MAX_DAYS, JOBS_OVERLAP, PullFailed, pull_jobs
-from cost.jobs import JobImportFailed
+from cost.billing.pull import PullFailed
+from cost.usage.jobs import JobImportFailed
+from cost.usage.pull import JOBS_DEFAULT_DAYS, JOBS_MAX_DAYS, JOBS_OVERLAP, pull_jobs
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from roadmap.models import ReviewSession
-from roadmap.review_packs import build_review_pack
+from roadmap.reviews.packs.render import build_review_pack
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from roadmap.incident_import import COLUMNS, ImportRejected, import_incidents
+from roadmap.budgets.incidents import COLUMNS, ImportRejected, import_incidents
 
 
 class Command(BaseCommand):

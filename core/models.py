@@ -1,0 +1,135 @@
+"""What every part of Quarterdeck shares: the teams people belong to (which deliver and
+request roadmap work, and which BigQuery cost and usage are attributed to), and the API
+tokens scripts call the API with.
+
+Both tables keep the names they were created with (`roadmap_team`, `cost_apitoken`):
+they moved here from the apps that created them without being rebuilt.
+"""
+
+import hashlib
+import secrets
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.money import CURRENCY_CODE, Money, currency_validator, default_currency
+
+
+class Team(models.Model):
+    """A team that delivers roadmap work, requests it, or both."""
+
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    slug = models.SlugField(
+        _("slug"),
+        max_length=40,
+        unique=True,
+        help_text=_("Short name, as used in the `team` label of BigQuery jobs and billing."),
+    )
+    weekly_rate = models.DecimalField(
+        _("loaded weekly rate"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0))],
+        help_text=_("Fully loaded cost of one person-week; used for people cost."),
+    )
+    currency = models.CharField(
+        _("currency"), max_length=3, default=default_currency, validators=[currency_validator]
+    )
+
+    class Meta:
+        ordering = ["name"]
+        db_table = "roadmap_team"
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weekly_rate__isnull=True) | Q(weekly_rate__gte=0),
+                name="team_weekly_rate_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(currency__regex=CURRENCY_CODE), name="team_currency_iso"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def weekly_rate_money(self) -> Money | None:
+        return None if self.weekly_rate is None else Money(self.weekly_rate, self.currency)
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self) -> "ApiTokenQuerySet":
+        return self.filter(revoked_at__isnull=True, user__is_active=True)
+
+
+class ApiToken(models.Model):
+    """A key for scripts calling the API (`Authorization: Token <key>`).
+
+    Only a SHA-256 of the key is stored: the key is shown once, when it is made, and a
+    leaked database does not leak working keys. Revoking takes effect on the next call.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+        verbose_name=_("user"),
+    )
+    name = models.CharField(
+        _("name"), max_length=100, help_text=_("Where it is used, e.g. 'finance notebook'.")
+    )
+    prefix = models.CharField(_("key starts with"), max_length=8, editable=False)
+    key_hash = models.CharField(_("key hash"), max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True, editable=False)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        db_table = "cost_apitoken"
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…, {self.user})"
+
+    @staticmethod
+    def hash_key(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, *, user, name: str, by=None) -> tuple["ApiToken", str]:
+        """A new token and its key; the key is not stored and cannot be shown again."""
+        key = secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            user=user, name=name, prefix=key[:8], key_hash=cls.hash_key(key), created_by=by
+        )
+        return token, key
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.user.is_active
+
+    def revoke(self) -> None:
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])

@@ -1,0 +1,326 @@
+"""The finance cost API. Finance and Manager may read it; everyone else gets 403, callers
+without a valid token or session 401."""
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator
+
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import pagination, renderers, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.openapi import StrictLimitOffsetPagination, error_responses
+from core.roles import Role
+from cost.billing import reports
+from cost.billing.breakdowns import BreakdownError, cost_breakdown, selected
+from cost.billing.serializers import (
+    FACT_COLUMNS,
+    FACT_VALUES,
+    FOCUS_COLUMNS,
+    CostFilterParameters,
+    FactParameters,
+    FactSerializer,
+    FocusSerializer,
+    ImportRunSerializer,
+    ReportParameters,
+    ReportSerializer,
+    fact_record,
+    focus_record,
+    report_columns,
+    report_json,
+)
+from cost.models import CostFact, ImportRun
+
+COST_READERS = frozenset({Role.FINANCE, Role.MANAGER})
+# Parameters every endpoint takes besides its own.
+GENERIC_PARAMETERS = {"format", "cursor", "page_size", "limit", "offset"}
+# An id in a path: ASCII digits only (str.isdigit() takes '²'), few enough for a bigint.
+ID = re.compile(r"[0-9]{1,18}")
+
+
+class CSVRenderer(renderers.BaseRenderer):
+    """`?format=csv`. Data views stream or build their CSV themselves; this renders what
+    reaches it otherwise (errors) as two columns, field and message."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["field", "message"])
+        for field, messages in (data or {}).items():
+            for message in messages if isinstance(messages, list) else [messages]:
+                writer.writerow([field, message])
+        return out.getvalue().encode()
+
+
+RENDERERS = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer, CSVRenderer]
+
+
+def parameters(serializer_class: type[CostFilterParameters], request: Request):
+    """Validated query parameters; any unknown parameter is refused rather than ignored,
+    so a typo cannot quietly change the figures."""
+    params = serializer_class(data=request.query_params)
+    known = set(params.fields) | GENERIC_PARAMETERS
+    unknown = sorted(set(request.query_params) - known)
+    valid = params.is_valid()
+    errors = {name: _messages(error) for name, error in params.errors.items()} if not valid else {}
+    for name in unknown:
+        errors[name] = ["Unknown parameter."]
+    if errors:
+        raise ValidationError(errors)
+    return params
+
+
+def _messages(error) -> list[str]:
+    """A parameter's messages as one list: a repeated parameter's errors come per item."""
+    if isinstance(error, dict):
+        return [f"value {int(index) + 1}: {message}" for index, messages in error.items()
+                for message in _messages(messages)]  # fmt: skip
+    if isinstance(error, list):
+        return [message for item in error for message in _messages(item)]
+    return [str(error)]
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_lines(header: list[str], rows: Iterator[list]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow(header)
+    for row in rows:
+        yield writer.writerow(row)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def _csv_name(stem: str) -> str:
+    return f'attachment; filename="{stem}-{timezone.now():%Y%m%d-%H%M}.csv"'
+
+
+FORMAT = OpenApiParameter(
+    "format", str, enum=["json", "csv"], description="json (default) or csv (a spreadsheet)."
+)
+CSV = OpenApiResponse(OpenApiTypes.STR, description="The same rows as CSV (UTF-8 with BOM).")
+
+
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[ReportParameters, FORMAT],
+        responses={
+            (200, "application/json"): ReportSerializer,
+            (200, "text/csv"): CSV,
+            # 404: a `format` other than json or csv, as everywhere in the API.
+            **error_responses(400, 401, 403, 404, 429),
+        },
+    )
+)
+class CostReportView(APIView):
+    """Aggregated cost, grouped as asked. Finance and Manager."""
+
+    allowed_roles = COST_READERS
+    renderer_classes = RENDERERS
+
+    def get(self, request: Request) -> Response | HttpResponse:
+        params = parameters(ReportParameters, request)
+        try:
+            breakdown = cost_breakdown(params.query())
+        except BreakdownError as error:
+            raise ValidationError({error.field: [str(error)]}) from None
+        if request.accepted_renderer.format == "csv":
+            columns = report_columns(breakdown)
+            body = "".join(_csv_lines(columns, (
+                [_cell(line.get(column)) for column in columns]
+                for line in report_json(breakdown)["rows"]
+            )))  # fmt: skip
+            response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = _csv_name("cost-report")
+            return response
+        return Response(report_json(breakdown))
+
+
+class FactPagination(pagination.CursorPagination):
+    """Cursor pages, stable while new facts arrive: follow `next` until it is null."""
+
+    ordering = ("id",)
+    page_size = 1000
+    page_size_query_param = "page_size"
+    max_page_size = 10000
+
+
+ONE_FACT = PolymorphicProxySerializer(
+    component_name="OneCostFact",
+    serializers=[FactSerializer, FocusSerializer],
+    resource_type_field_name=None,
+)
+PAGING = [
+    OpenApiParameter("cursor", str, description="From `next` or `previous`; do not build it."),
+    OpenApiParameter("page_size", int, description="Facts a page, 1 to 10000 (default 1000)."),
+]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[FactParameters, FORMAT, *PAGING],
+        responses={
+            # Paged by FactPagination: next, previous, and these as results.
+            (200, "application/json"): ONE_FACT,
+            (200, "text/csv"): CSV,
+            **error_responses(400, 401, 403, 404, 429),
+        },
+    ),
+    retrieve=extend_schema(
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH), FactParameters, FORMAT],
+        responses={200: ONE_FACT, **error_responses(400, 401, 403, 404, 429)},
+    ),
+)
+class CostFactViewSet(viewsets.ViewSet):
+    """The daily facts, filtered like cost-reports; `focus=1` for FinOps FOCUS columns;
+    `format=csv` streams every matching fact (no paging). Finance and Manager."""
+
+    allowed_roles = COST_READERS
+    renderer_classes = RENDERERS
+    pagination_class = FactPagination
+
+    def list(self, request: Request) -> Response | StreamingHttpResponse:
+        params = parameters(FactParameters, request)
+        facts = selected(params.query(), daily=True).order_by("id")
+        focus = params.validated_data["focus"]
+        if request.accepted_renderer.format == "csv":
+            return self._stream(facts, focus)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(facts.values(*FACT_VALUES), request, view=self)
+        records = [fact_record(tuple(row[name] for name in FACT_VALUES)) for row in page]
+        if focus:
+            records = [focus_record(record) for record in records]
+        return paginator.get_paginated_response(records)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        params = parameters(FactParameters, request)
+        values = None
+        if ID.fullmatch(str(pk)):
+            values = CostFact.objects.filter(pk=pk).values_list(*FACT_VALUES).first()
+        if values is None:
+            raise Http404
+        record = fact_record(values)
+        if params.validated_data["focus"]:
+            record = focus_record(record)
+        return Response(record)
+
+    def _stream(self, facts, focus: bool) -> StreamingHttpResponse:
+        columns = FOCUS_COLUMNS if focus else FACT_COLUMNS
+
+        def rows() -> Iterator[list]:
+            for values in facts.values_list(*FACT_VALUES).iterator(chunk_size=2000):
+                record = fact_record(values)
+                if focus:
+                    record = focus_record(record)
+                yield [_cell(record[column]) for column in columns]
+
+        response = StreamingHttpResponse(
+            _csv_lines(columns, rows()), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = _csv_name("cost-facts-focus" if focus else "cost-facts")
+        return response
+
+
+class ImportPagination(StrictLimitOffsetPagination):
+    """Limit/offset pages of runs, with the freshness of every source beside them."""
+
+    default_limit = 50
+
+    def get_paginated_response(self, data) -> Response:
+        response = super().get_paginated_response(data)
+        response.data["sources"] = source_freshness()
+        return response
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        paged = super().get_paginated_response_schema(schema)
+        nullable = {"nullable": True}
+        paged["properties"]["sources"] = {
+            "type": "array",
+            "description": "Per billing source: newest usage day, last successful import.",
+            "items": {
+                "type": "object",
+                "required": ["source", "kind", "complete_through", "last_success",
+                             "last_status"],
+                "properties": {
+                    "source": {"type": "string"},
+                    "kind": {"type": "string", "enum": ["files", "bigquery"]},
+                    "complete_through": {"type": "string", "format": "date", **nullable},
+                    "last_success": {"type": "string", "format": "date-time", **nullable},
+                    "last_status": {"type": "string", **nullable},
+                },
+            },
+        }  # fmt: skip
+        paged["required"] = [*paged.get("required", []), "sources"]
+        return paged
+
+
+def source_freshness() -> list[dict]:
+    """Per billing source: the newest usage day of its current data, and its runs."""
+    return [
+        {
+            "source": fresh.source.name,
+            "kind": fresh.source.kind,
+            "complete_through": fresh.complete_through,
+            "last_success": fresh.last_success,
+            "last_status": fresh.last_run.status if fresh.last_run else None,
+        }
+        for fresh in reports.source_freshness()
+    ]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        responses={200: ImportRunSerializer(many=True), **error_responses(400, 401, 403, 429)}
+    ),
+    retrieve=extend_schema(
+        responses={200: ImportRunSerializer, **error_responses(400, 401, 403, 404, 429)}
+    ),
+)
+class ImportRunViewSet(viewsets.ReadOnlyModelViewSet):
+    """Import runs, newest first, and the freshness of each billing source. Finance and
+    Manager."""
+
+    allowed_roles = COST_READERS
+    serializer_class = ImportRunSerializer
+    pagination_class = ImportPagination
+    queryset = ImportRun.objects.select_related("source", "started_by").order_by(
+        "-started_at", "-id"
+    )
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        unknown = sorted(set(request.query_params) - GENERIC_PARAMETERS)
+        if unknown:
+            raise ValidationError({name: ["Unknown parameter."] for name in unknown})
+
+    def get_object(self) -> ImportRun:
+        if not str(self.kwargs.get("pk", "")).isdigit():
+            raise Http404
+        return super().get_object()

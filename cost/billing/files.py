@@ -1,0 +1,720 @@
+"""Billing export files -> daily facts.
+
+Reading and aggregating a million hourly rows is DuckDB's job: one streaming scan of the
+newline-delimited JSON (gzipped or not) groups the rows into daily facts with exact
+DECIMAL sums, in bounded memory. CSV and Parquet files are first rewritten as
+newline-delimited JSON, so every format goes through the same query and the same rules.
+
+The query also counts rows that break a rule (a missing field, a value that is not a
+number or a time, an unknown currency). If there is any, nothing is stored: the files
+are read again in Python, slowly but precisely, to name the file, line and field of
+each problem.
+"""
+
+import ast
+import csv
+import datetime
+import functools
+import gzip
+import hashlib
+import io
+import json
+import re
+import tempfile
+import threading
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import duckdb
+from django.conf import settings
+
+from core.money import ISO_CURRENCIES
+from cost.billing.facts import DailyFact, fact_from_row
+
+DECIMAL = "DECIMAL(38, 18)"
+MAX_ERRORS = 20
+JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
+
+# The export's columns as the reader sees them, and only the fields used: every field
+# named here is parsed for every row. Every leaf is text, so that numbers written as
+# strings ("5e-06") and as JSON numbers go through the same checks.
+KV = "STRUCT(key VARCHAR, value VARCHAR)[]"
+COLUMNS = {
+    "billing_account_id": "VARCHAR",
+    "service": "STRUCT(id VARCHAR, description VARCHAR)",
+    "sku": "STRUCT(id VARCHAR, description VARCHAR)",
+    "usage_start_time": "VARCHAR",
+    "project": f"STRUCT(id VARCHAR, number VARCHAR, name VARCHAR, labels {KV}, "
+    "ancestry_numbers VARCHAR)",
+    "labels": KV,
+    "location": "STRUCT(location VARCHAR, region VARCHAR)",
+    "export_time": "VARCHAR",
+    "cost": "VARCHAR",
+    "currency": "VARCHAR",
+    "currency_conversion_rate": "VARCHAR",
+    "usage": "STRUCT(amount VARCHAR, unit VARCHAR, amount_in_pricing_units VARCHAR, "
+    "pricing_unit VARCHAR)",
+    "credits": "STRUCT(amount VARCHAR, type VARCHAR)[]",
+    "invoice": "STRUCT(month VARCHAR)",
+    "cost_type": "VARCHAR",
+    "cost_at_list": "VARCHAR",
+    "adjustment_info": "STRUCT(id VARCHAR, type VARCHAR)",
+}
+REPEATED = {"labels", "project.labels", "system_labels", "credits", "tags"}
+
+
+class BadInput(Exception):
+    """One problem in one place of one file."""
+
+    def __init__(
+        self, file: str, line: int | None, field: str | None, message: str, unit: str = "line"
+    ):
+        super().__init__(message)
+        self.file, self.line, self.field, self.message = file, line, field, message
+        self.unit = unit  # "line" of a text file, "row" of a Parquet file
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.line is not None:
+            where.append(f"{self.unit} {self.line}")
+        if self.field:
+            where.append(f"field {self.field}")
+        return f"{', '.join(where)}: {self.message}"
+
+
+class BadFiles(Exception):
+    def __init__(self, problems: list[BadInput]):
+        super().__init__("; ".join(str(problem) for problem in problems[:3]))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class InputFile:
+    path: Path
+    name: str
+    format: str  # "json", "csv" or "parquet"
+    size: int
+    sha256: str
+
+    def as_json(self) -> dict:
+        return {"name": self.name, "format": self.format, "bytes": self.size, "sha256": self.sha256}
+
+
+@dataclass
+class Aggregate:
+    facts: list[DailyFact]
+    rows_read: int
+
+
+Progress = Callable[[float], None]  # called with the fraction of bytes read, 0..1
+
+
+# --- Files -------------------------------------------------------------------------------
+
+
+def file_format(path: Path) -> str | None:
+    name = path.name.lower().removesuffix(".gz")
+    if name.endswith(JSON_SUFFIXES):
+        return "json"
+    if name.endswith(".csv"):
+        return "csv"
+    if name.endswith(".parquet") and not path.name.lower().endswith(".gz"):
+        return "parquet"
+    return None
+
+
+def describe_files(paths: list[Path]) -> list[InputFile]:
+    """Check every path before reading any: it exists, has a known format, is not empty."""
+    problems, files = [], []
+    for path in paths:
+        name = str(path)
+        if not path.is_file():
+            problems.append(BadInput(name, None, None, "no such file"))
+            continue
+        kind = file_format(path)
+        if kind is None:
+            problems.append(BadInput(
+                name, None, None,
+                "unknown format: expected .json/.jsonl/.ndjson, .csv (each optionally .gz) "
+                "or .parquet",
+            ))  # fmt: skip
+            continue
+        size = path.stat().st_size
+        if size == 0:
+            problems.append(BadInput(name, None, None, "the file is empty"))
+            continue
+        files.append(InputFile(path, name, kind, size, _sha256(path)))
+    if problems:
+        raise BadFiles(problems)
+    return files
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    # utf-8-sig: spreadsheets start their CSV files with a byte-order mark.
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
+    return path.open("r", encoding="utf-8-sig", newline="")
+
+
+# --- Row rules (Python; the query checks the same, per fact where it can) -----------------
+
+
+TIMESTAMP = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?( ?UTC|Z|[+-]\d{2}:\d{2})?", re.ASCII
+)
+NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", re.ASCII)
+# Far above any real row; below what DECIMAL(38, 18) holds, so SQL never refuses a
+# number Python accepted. A day's sum must also fit the billionths column (9.2e9).
+LARGEST_AMOUNT = Decimal("1e15")
+SMALLEST_RATE = Decimal("1e-9")
+
+
+def parse_timestamp(value) -> datetime.datetime | None:
+    """`2020-11-09 23:00:00 UTC`, RFC 3339, or a zone-less time taken as UTC. Stricter than
+    Python's fromisoformat, so that it never accepts a time the SQL side refuses."""
+    if not isinstance(value, str) or not TIMESTAMP.fullmatch(value.strip()):
+        return None
+    text = value.strip().replace(" UTC", "+00:00").replace("UTC", "+00:00")
+    try:
+        parsed = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
+
+
+def _number(value) -> Decimal | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str) and not NUMBER.fullmatch(value.strip()):
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    if not number.is_finite() or abs(number) >= LARGEST_AMOUNT:
+        return None
+    return number
+
+
+def _not_a_number(value) -> str:
+    if isinstance(value, int | float | str) and not isinstance(value, bool):
+        try:
+            if abs(Decimal(str(value).strip())) >= LARGEST_AMOUNT:
+                return f"{value!r} is larger than any real amount"
+        except InvalidOperation:
+            pass
+    return f"{value!r} is not a number"
+
+
+def _label_problems(path: str, value) -> list[tuple[str, str]]:
+    if not isinstance(value, list):
+        return []
+    problems, seen = [], set()
+    for index, label in enumerate(value):
+        key = label.get("key") if isinstance(label, dict) else None
+        if not isinstance(key, str) or not key:
+            problems.append((f"{path}[{index}].key", "missing"))
+        elif key in seen:
+            problems.append((f"{path}[{index}].key", f"{key!r} appears twice"))
+        else:
+            seen.add(key)
+    return problems
+
+
+def _get(row: dict, path: str):
+    value = row
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+def check_row(row) -> list[tuple[str, str]]:
+    """(field, message) for every rule the row breaks; the same rules as the SQL."""
+    if not isinstance(row, dict):
+        return [("-", "expected a JSON object")]
+    problems = []
+    for record in ("service", "sku", "project", "location", "usage", "invoice",
+                   "adjustment_info"):  # fmt: skip
+        if row.get(record) is not None and not isinstance(row[record], dict):
+            problems.append((record, f"expected a record, got {type(row[record]).__name__}"))
+    for repeated in ("labels", "credits", "project.labels"):
+        value = _get(row, repeated)
+        if value is not None and (
+            not isinstance(value, list) or not all(isinstance(v, dict) for v in value)
+        ):
+            problems.append((repeated, "expected a list of records"))
+    for required in ("billing_account_id", "service.id", "sku.id"):
+        if _get(row, required) in (None, ""):
+            problems.append((required, "missing"))
+        elif not isinstance(_get(row, required), str | int):
+            problems.append((required, f"expected text, got {type(_get(row, required)).__name__}"))
+    start = _get(row, "usage_start_time")
+    if start is None:
+        problems.append(("usage_start_time", "missing"))
+    elif parse_timestamp(start) is None:
+        problems.append(("usage_start_time", f"{start!r} is not a time"))
+    month = _get(row, "invoice.month")
+    if month is None:
+        problems.append(("invoice.month", "missing"))
+    elif not re.fullmatch(r"[0-9]{4}(0[1-9]|1[0-2])", str(month)):
+        problems.append(("invoice.month", f"{month!r} is not a month written YYYYMM"))
+    cost = _get(row, "cost")
+    if cost is None:
+        problems.append(("cost", "missing"))
+    elif _number(cost) is None:
+        problems.append(("cost", _not_a_number(cost)))
+    currency = row.get("currency")
+    if currency is None:
+        problems.append(("currency", "missing"))
+    elif not isinstance(currency, str) or currency not in ISO_CURRENCIES:
+        problems.append(("currency", f"{currency!r} is not an ISO 4217 currency code"))
+    for optional in ("cost_at_list", "usage.amount", "usage.amount_in_pricing_units",
+                     "currency_conversion_rate"):  # fmt: skip
+        value = _get(row, optional)
+        if value is not None and _number(value) is None:
+            problems.append((optional, _not_a_number(value)))
+    rate = _number(row.get("currency_conversion_rate"))
+    if rate is not None and rate < SMALLEST_RATE:
+        problems.append(("currency_conversion_rate", "must be greater than 0"))
+    export_time = row.get("export_time")
+    if export_time is not None and parse_timestamp(export_time) is None:
+        problems.append(("export_time", f"{export_time!r} is not a time"))
+    credits = row.get("credits")
+    if isinstance(credits, list):
+        for index, credit in enumerate(credits):
+            if isinstance(credit, dict) and _number(credit.get("amount")) is None:
+                problems.append((f"credits[{index}].amount", _not_a_number(credit.get("amount"))))
+    problems += _label_problems("labels", row.get("labels"))
+    problems += _label_problems("project.labels", _get(row, "project.labels"))
+    return problems
+
+
+# --- CSV and Parquet become newline-delimited JSON ---------------------------------------
+
+
+def _exact_floats(value):
+    """Floats from a Python-literal cell, back to the shortest text that reads as them."""
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, list):
+        return [_exact_floats(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _exact_floats(item) for key, item in value.items()}
+    return value
+
+
+def _repeated_cell(text: str):
+    """Repeated fields flattened into one cell: JSON, or the Python literal some tools
+    write (single quotes, None). Numbers keep their text, so amounts stay exact."""
+    try:
+        return json.loads(text, parse_float=str)
+    except json.JSONDecodeError:
+        return _exact_floats(ast.literal_eval(text))
+
+
+class _NotUtf8(Exception):
+    def __init__(self, line: int):
+        self.line = line
+
+
+def _decoded_lines(path: Path, counter: list[int]) -> Iterator[str]:
+    """The file's lines as text, decoded one by one, so a bad byte is found on its line
+    (a text stream decodes ahead in blocks and would blame an earlier line)."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            counter[0] = number
+            try:
+                # utf-8-sig: spreadsheets start their CSV files with a byte-order mark.
+                yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError:
+                raise _NotUtf8(number) from None
+
+
+def _csv_to_json(file: InputFile, out: io.TextIOBase) -> list[BadInput]:
+    problems: list[BadInput] = []
+    line = 1
+    counter = [0]
+    try:
+        reader = csv.DictReader(_decoded_lines(file.path, counter))
+        header = reader.fieldnames or []
+        if not header:
+            return [BadInput(file.name, 1, None, "no header row")]
+        twice = sorted({name for name in header if header.count(name) > 1})
+        if twice:
+            return [BadInput(file.name, 1, name, "appears twice in the header")
+                    for name in twice]  # fmt: skip
+        line = reader.line_num + 1
+        rows = 0
+        for cells in reader:
+            rows += 1
+            row, cell_problems = _csv_row(cells)
+            problems += [BadInput(file.name, line, field, message)
+                         for field, message in cell_problems or check_row(row)]  # fmt: skip
+            if len(problems) >= MAX_ERRORS:
+                break
+            out.write(json.dumps(row, ensure_ascii=False))
+            out.write("\n")
+            line = reader.line_num + 1
+    except _NotUtf8 as bad:
+        return [*problems, BadInput(file.name, bad.line, None, "not UTF-8 text")]
+    except csv.Error as error:
+        return [*problems, BadInput(file.name, counter[0], None, f"not readable as CSV: {error}")]
+    except (EOFError, OSError, zlib.error) as error:
+        return [*problems, BadInput(file.name, None, None, f"cannot be read: {error}")]
+    if not rows:
+        problems.append(BadInput(file.name, None, None, "the file has a header but no rows"))
+    return problems
+
+
+def _csv_row(cells: dict) -> tuple[dict, list[tuple[str, str]]]:
+    """A flattened CSV row as the nested record the export has."""
+    row: dict = {}
+    problems = []
+    for column, text in cells.items():
+        if column is None:
+            problems.append(("-", "more cells than columns in the header"))
+            continue
+        if text is None or text == "":
+            continue
+        if column in REPEATED:
+            try:
+                text = _repeated_cell(text)
+            except (ValueError, SyntaxError, RecursionError, MemoryError):
+                problems.append((column, "not a JSON list of records"))
+                continue
+        target = row
+        *parents, leaf = column.split(".")
+        for parent in parents:
+            target = target.setdefault(parent, {})
+            if not isinstance(target, dict):
+                problems.append((column, f"{parent} is both a value and a record"))
+                break
+        else:
+            target[leaf] = text
+    return row, problems
+
+
+def _parquet_to_json(file: InputFile, target: Path, con: duckdb.DuckDBPyConnection) -> None:
+    path = str(file.path).replace("'", "''")
+    out = str(target).replace("'", "''")
+    # In file order, so that a problem's line in the copy is its row in the file.
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        con.execute(f"COPY (SELECT * FROM read_parquet('{path}')) TO '{out}' (FORMAT json)")  # noqa: S608
+    finally:
+        con.execute("SET preserve_insertion_order = false")
+
+
+def _has_rows(path: Path) -> bool:
+    """Whether a text file (gzipped or not) holds anything but white space."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        while chunk := handle.read(1 << 16):
+            if chunk.strip():
+                return True
+    return False
+
+
+def _prepare(files: list[InputFile], workdir: Path, con) -> tuple[list[Path], list[BadInput]]:
+    """A newline-delimited JSON file per input, under names of our own: DuckDB would read
+    `*`, `?` or `[` in a user's file name as a pattern and take in other files."""
+    paths, problems = [], []
+    seen: dict[str, str] = {}
+    for index, file in enumerate(files):
+        if file.sha256 in seen:
+            problems.append(BadInput(file.name, None, None,
+                                     f"the same content as {seen[file.sha256]}"))  # fmt: skip
+            continue
+        seen[file.sha256] = file.name
+        target = workdir / f"{index}.jsonl"
+        try:
+            if file.format == "json":
+                suffix = ".jsonl.gz" if file.path.name.lower().endswith(".gz") else ".jsonl"
+                target = workdir / f"{index}{suffix}"
+                target.symlink_to(file.path.resolve())
+            elif file.format == "csv":
+                with target.open("w", encoding="utf-8") as out:
+                    problems += _csv_to_json(file, out)
+            else:
+                _parquet_to_json(file, target, con)
+            if not _has_rows(target):
+                problems.append(BadInput(file.name, None, None, "the file has no rows"))
+        except duckdb.Error as error:
+            problems.append(BadInput(file.name, None, None, f"not readable: {error}"))
+        except (EOFError, OSError, zlib.error) as error:
+            problems.append(BadInput(file.name, None, None, f"cannot be read: {error}"))
+        paths.append(target)
+    return paths, problems
+
+
+# --- The aggregation ---------------------------------------------------------------------
+
+
+def _sql_list(values) -> str:
+    return ", ".join("'" + value.replace("'", "''") + "'" for value in sorted(values))
+
+
+def _query(paths: list[Path], time_zone: str) -> str:
+    """One scan: rows -> daily facts. Values are cast once; a row whose cast fails counts
+    in `bad_rows`, and Python checks the group keys (currency, month, ids, labels), so the
+    expensive checks run per fact, not per row."""
+    files = "[" + _sql_list(str(path) for path in paths) + "]"
+    columns = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in COLUMNS.items()) + "}"
+    tz = time_zone.replace("'", "''")
+    # Labels as JSON text, in the export's order: sorting a list per row costs a second
+    # a million rows; Python reads each distinct text once and puts its pairs in order.
+    labels = "to_json(coalesce({0}, []))"
+    return f"""
+    WITH rows AS (
+        SELECT
+            invoice.month AS invoice_month,
+            parse_ts(usage_start_time) AS usage_start,
+            billing_account_id, project, service, sku, location, currency, usage,
+            coalesce(nullif(cost_type, ''), 'regular') AS cost_type,
+            TRY_CAST(cost AS {DECIMAL}) AS cost_value,
+            TRY_CAST(cost_at_list AS {DECIMAL}) AS list_value,
+            TRY_CAST(usage.amount AS {DECIMAL}) AS usage_value,
+            TRY_CAST(usage.amount_in_pricing_units AS {DECIMAL}) AS pricing_value,
+            TRY_CAST(currency_conversion_rate AS {DECIMAL}) AS rate_value,
+            parse_ts(export_time) AS exported,
+            list_transform(coalesce(credits, []), lambda c:
+                {{'type': coalesce(c.type, 'UNKNOWN'),
+                  'amount': TRY_CAST(c.amount AS {DECIMAL})}}) AS credit_values,
+            (adjustment_info.id IS NOT NULL OR adjustment_info.type IS NOT NULL) AS corrects,
+            abs(cost_value) >= 1e15 OR abs(list_value) >= 1e15
+              OR (cost_at_list IS NOT NULL AND list_value IS NULL)
+              OR (usage.amount IS NOT NULL AND usage_value IS NULL)
+              OR (usage.amount_in_pricing_units IS NOT NULL AND pricing_value IS NULL)
+              OR (currency_conversion_rate IS NOT NULL AND (rate_value IS NULL
+                                                          OR rate_value < 0.000000001))
+              OR (export_time IS NOT NULL AND exported IS NULL) AS broken,
+            {labels.format("labels")}::VARCHAR AS label_text,
+            {labels.format("project.labels")}::VARCHAR AS project_label_text
+        FROM read_json({files}, format = 'newline_delimited', columns = {columns},
+                       compression = 'auto', maximum_object_size = 1048576)
+    )
+    SELECT
+        invoice_month,
+        CAST(timezone('{tz}', usage_start) AS DATE) AS usage_date,
+        coalesce(billing_account_id, '') AS billing_account_id,
+        coalesce(project.id, '') AS project_id,
+        coalesce(project.name, '') AS project_name,
+        coalesce(project.number, '') AS project_number,
+        coalesce(project.ancestry_numbers, '') AS project_ancestry,
+        coalesce(service.id, '') AS service_id,
+        coalesce(service.description, '') AS service_description,
+        coalesce(sku.id, '') AS sku_id,
+        coalesce(sku.description, '') AS sku_description,
+        coalesce(location.location, '') AS location,
+        coalesce(location.region, '') AS region,
+        cost_type,
+        coalesce(currency, '') AS currency,
+        rate_value AS conversion_rate,
+        label_text AS labels,
+        project_label_text AS project_labels,
+        corrects AS is_correction,
+        coalesce(usage.unit, '') AS usage_unit,
+        coalesce(usage.pricing_unit, '') AS pricing_unit,
+        sum(cost_value) AS cost,
+        sum(list_value) AS cost_at_list,
+        sum(usage_value) AS usage_amount,
+        sum(pricing_value) AS usage_in_pricing_units,
+        count(*) AS row_count,
+        max(exported) AS last_export_time,
+        flatten(list(credit_values)) AS credits,
+        count(*) FILTER (WHERE cost_value IS NULL OR usage_start IS NULL OR broken) AS bad_rows
+    FROM rows
+    GROUP BY ALL
+    """  # noqa: S608 - files are our own names, the zone is quoted, the rest is constant
+
+
+def _group_is_valid(record: dict) -> bool:
+    """The checks on what a group of rows has in common, done once per fact."""
+    return (
+        record["bad_rows"] == 0
+        and record["currency"] in ISO_CURRENCIES
+        and bool(INVOICE_MONTH.fullmatch(record["invoice_month"] or ""))
+        and bool(record["billing_account_id"] and record["service_id"] and record["sku_id"])
+        and _labels_are_valid(record["labels"])
+        and _labels_are_valid(record["project_labels"])
+        and all(credit["amount"] is not None for credit in record["credits"] or [])
+    )
+
+
+INVOICE_MONTH = re.compile(r"[0-9]{4}(0[1-9]|1[0-2])", re.ASCII)
+
+
+@functools.lru_cache(maxsize=4096)
+def _labels_are_valid(text: str) -> bool:
+    labels = json.loads(text)
+    if not isinstance(labels, list) or not all(isinstance(label, dict) for label in labels):
+        return False
+    keys = [label.get("key") for label in labels]
+    values = [label.get("value") for label in labels]
+    return (
+        all(isinstance(key, str) and key for key in keys)
+        and len(set(keys)) == len(keys)
+        and all(value is None or isinstance(value, str) for value in values)
+    )
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(config={
+        "memory_limit": f"{settings.QUARTERDECK_INGEST_MEMORY_MB}MB",
+        "threads": settings.QUARTERDECK_INGEST_THREADS,
+        "preserve_insertion_order": False,
+        "temp_directory": tempfile.gettempdir(),
+    })  # fmt: skip
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(
+        "CREATE MACRO parse_ts(s) AS CASE "
+        "WHEN s LIKE '% UTC' THEN TRY_CAST(replace(s, ' UTC', '+00:00') AS TIMESTAMPTZ) "
+        "ELSE TRY_CAST(s AS TIMESTAMPTZ) END"
+    )
+    return con
+
+
+def _watch(con: duckdb.DuckDBPyConnection, progress: Progress | None) -> Callable[[], None]:
+    """Report DuckDB's progress through the scan every quarter second; returns a stopper."""
+    if progress is None:
+        return lambda: None
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.wait(0.25):
+            try:
+                percent = con.query_progress()
+            except duckdb.Error:
+                continue
+            if percent >= 0:
+                progress(min(percent, 100) / 100)
+
+    thread = threading.Thread(target=poll, daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        done.set()
+        thread.join()
+        progress(1.0)
+
+    return stop
+
+
+def aggregate_files(files: list[InputFile], *, progress: Progress | None = None) -> Aggregate:
+    """Read every file and group its rows into daily facts; raise BadFiles on any problem."""
+    con = _connect()
+    with tempfile.TemporaryDirectory(prefix="quarterdeck-ingest-") as folder:
+        paths, problems = _prepare(files, Path(folder), con)
+        if problems:
+            con.close()
+            raise BadFiles(problems[:MAX_ERRORS])
+        stop = _watch(con, progress)
+        facts: dict[tuple, DailyFact] = {}
+        rows_read, valid = 0, True
+        try:
+            result = con.execute(_query(paths, settings.QUARTERDECK_BILLING_TIME_ZONE))
+            columns = [column[0] for column in result.description]
+            # Batches, straight into compact DailyFacts: a year of an account is tens of
+            # thousands of facts, and three copies of them would double peak memory.
+            while batch := result.fetchmany(5000):
+                for row in batch:
+                    record = dict(zip(columns, row, strict=True))
+                    rows_read += record["row_count"]
+                    valid = valid and _group_is_valid(record)
+                    if valid:
+                        fact = _daily_fact(record)
+                        # Groups whose labels differ only in order are one fact.
+                        if (same := facts.get(fact.sort_key())) is not None:
+                            same.absorb(fact)
+                        else:
+                            facts[fact.sort_key()] = fact
+        except duckdb.OutOfMemoryException as error:
+            raise BadFiles([_unplaced(files, error, hint=(
+                "raise QUARTERDECK_INGEST_MEMORY_MB (now "
+                f"{settings.QUARTERDECK_INGEST_MEMORY_MB}) or lower QUARTERDECK_INGEST_THREADS"
+            ))]) from None  # fmt: skip
+        except duckdb.Error as error:
+            raise BadFiles(_locate(files, paths) or [_unplaced(files, error)]) from None
+        finally:
+            stop()
+            con.close()
+        if not valid:
+            raise BadFiles(_locate(files, paths) or [_unplaced(files, None)])
+    return Aggregate(facts=list(facts.values()), rows_read=rows_read)
+
+
+def _unplaced(files: list[InputFile], error: Exception | None, hint: str = "") -> BadInput:
+    detail = str(error).splitlines()[0] if error else "a row breaks a rule"
+    if hint:
+        detail = f"{detail} ({hint})"
+    return BadInput(", ".join(file.name for file in files), None, None, detail)
+
+
+@functools.lru_cache(maxsize=4096)
+def _labels(text: str) -> tuple[tuple[str, str], ...]:
+    """Sorted (key, value) pairs: the same label set however the export ordered it."""
+    return tuple(sorted((label["key"], label.get("value") or "") for label in json.loads(text)))
+
+
+def _daily_fact(record: dict) -> DailyFact:
+    return fact_from_row(
+        record, labels=_labels(record["labels"]), project_labels=_labels(record["project_labels"])
+    )
+
+
+# --- Finding the problems, precisely ----------------------------------------------------
+
+
+def _locate(files: list[InputFile], paths: list[Path]) -> list[BadInput]:
+    """Read the files again in Python to name file, line and field of each problem."""
+    problems: list[BadInput] = []
+    for file, path in zip(files, paths, strict=True):
+        if file.format == "csv":
+            continue  # checked row by row while converting
+        # A Parquet file was rewritten one row per line: its line number is the row.
+        unit = "row" if file.format == "parquet" else "line"
+        try:
+            for line, row, error in _json_lines(path):
+                if error:
+                    problems.append(BadInput(file.name, line, None, error, unit))
+                else:
+                    problems += [BadInput(file.name, line, field, message, unit)
+                                 for field, message in check_row(row)]  # fmt: skip
+                if len(problems) >= MAX_ERRORS:
+                    return problems[:MAX_ERRORS]
+        except (EOFError, OSError, zlib.error) as error:
+            problems.append(BadInput(file.name, None, None, f"cannot be read to the end: {error}"))
+    return problems
+
+
+def _json_lines(path: Path) -> Iterator[tuple[int, object, str | None]]:
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                yield number, None, "not UTF-8 text"
+                continue
+            if not text.strip():
+                continue
+            try:
+                yield number, json.loads(text, parse_float=Decimal), None
+            except json.JSONDecodeError as error:
+                yield number, None, f"not valid JSON: {error.msg} (column {error.colno})"
+            except RecursionError:
+                yield number, None, "not valid JSON: nested too deeply"

@@ -1,0 +1,94 @@
+"""A review pack's content rendered as HTML, Markdown and PDF, hashed, and stored as a new
+version of the session's pack."""
+
+import datetime
+import hashlib
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Max
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from roadmap.models import (
+    ReviewPack,
+    ReviewSession,
+)
+from roadmap.reviews.packs.charts import _charts
+from roadmap.reviews.packs.content import PackContent, build_content
+
+
+def render_html(content: PackContent, *, generated_at: datetime.datetime | None) -> str:
+    """The pack as one self-contained HTML page (styles and SVG charts inline), made for
+    the screen and for A4 landscape print."""
+    return render_to_string(
+        "roadmap/reviews/packs/pack.html",
+        {"pack": content, "charts": _charts(content), "generated_at": generated_at},
+    )
+
+
+def render_markdown(content: PackContent, *, generated_at: datetime.datetime | None) -> str:
+    return (
+        render_to_string(
+            "roadmap/reviews/packs/pack.md", {"pack": content, "generated_at": generated_at}
+        ).strip()
+        + "\n"
+    )
+
+
+def render_pdf(html: str) -> bytes:
+    """The PDF of a pack's HTML. The pack is self-contained (styles and charts inline), so
+    WeasyPrint may fetch nothing: no text in a pack can make the server request a URL."""
+    import weasyprint  # imported here: two seconds of start-up that pages do not need
+    from weasyprint.urls import URLFetcher
+
+    no_fetching = URLFetcher(allowed_protocols=())
+    return weasyprint.HTML(string=html, base_url=None, url_fetcher=no_fetching).write_pdf()
+
+
+def content_hash(content: PackContent) -> str:
+    """SHA-256 of the pack without its generation time: the HTML (every figure, text and
+    chart) and the Markdown."""
+    body = render_html(content, generated_at=None) + render_markdown(content, generated_at=None)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class BuiltPack:
+    html: str
+    markdown: str
+    pdf: bytes
+    content_hash: str
+
+
+def render_pack(content: PackContent, *, generated_at: datetime.datetime) -> BuiltPack:
+    html = render_html(content, generated_at=generated_at)
+    return BuiltPack(
+        html=html,
+        markdown=render_markdown(content, generated_at=generated_at),
+        pdf=render_pdf(html),
+        content_hash=content_hash(content),
+    )
+
+
+def build_review_pack(
+    *, session: ReviewSession, by: AbstractBaseUser | None, as_of: datetime.datetime | None = None
+) -> ReviewPack:
+    """Build the pack (all three formats) and keep it as the session's next version."""
+    as_of = as_of or timezone.now()
+    content = build_content(session=session, as_of=as_of)
+    built = render_pack(content, generated_at=timezone.now())
+    with transaction.atomic():
+        locked = ReviewSession.objects.select_for_update().get(pk=session.pk)
+        version = (locked.packs.aggregate(top=Max("version"))["top"] or 0) + 1
+        return ReviewPack.objects.create(
+            session=locked,
+            version=version,
+            created_by=by,
+            data_as_of=as_of,
+            content_hash=built.content_hash,
+            html=built.html,
+            markdown=built.markdown,
+            pdf=built.pdf,
+        )

@@ -1,0 +1,203 @@
+"""Everything a review session page shows, read in a fixed number of queries whatever the
+number of items and comments. Review packs read the same structure."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from roadmap.models import (
+    ChangeReason,
+    Commitment,
+    Decision,
+    PriorityVote,
+    ReviewComment,
+    ReviewItem,
+    ReviewSession,
+)
+from roadmap.reviews.rules import VoteSummary, is_manager, vote_summaries
+from roadmap.reviews.snapshots import (
+    ItemChanges,
+    LiveChange,
+    changed_since_snapshot,
+    changes_between,
+    item_record,
+    live_items,
+    previous_session,
+)
+from roadmap.reviews.track_record import (
+    CommitmentCheck,
+    QuarterRecord,
+    check_commitments,
+    track_record,
+)
+
+
+@dataclass
+class Thread:
+    comment: ReviewComment
+    replies: list[ReviewComment] = field(default_factory=list)
+    # Earlier texts of edited comments, by comment id, oldest first.
+    earlier: dict[int, list[str]] = field(default_factory=dict)
+
+    @property
+    def resolved(self) -> bool:
+        return self.comment.resolved_at is not None
+
+
+@dataclass
+class ItemView:
+    review_item: ReviewItem
+    threads: list[Thread] = field(default_factory=list)
+    my_vote: PriorityVote | None = None
+    votes: VoteSummary | None = None
+    decision: Decision | None = None
+
+    @property
+    def data(self) -> dict:
+        return self.review_item.data
+
+
+@dataclass
+class ChangeView:
+    changes: ItemChanges
+    reason: ChangeReason | None
+
+
+@dataclass
+class SessionPage:
+    session: ReviewSession
+    manager: bool
+    items: list[ItemView]
+    session_threads: list[Thread]
+    previous: ReviewSession | None
+    changes: list[ChangeView]
+    live_changes: list[LiveChange]
+    agenda: list[VoteSummary]
+    previous_commitments: list[CommitmentCheck]
+    record: list[QuarterRecord]
+    open_threads: int
+    comment_count: int
+    packs: list
+
+    @property
+    def can_comment(self) -> bool:
+        return self.session.accepts_comments or (
+            self.manager and self.session.status == ReviewSession.Status.HELD
+        )
+
+    @property
+    def can_vote(self) -> bool:
+        return self.session.accepts_comments and not self.manager
+
+    @property
+    def can_decide(self) -> bool:
+        return self.manager and self.session.accepts_decisions
+
+
+def _threads(comments: list[ReviewComment], earlier: dict[int, list[str]]) -> dict:
+    """Threads keyed by review item id (None: the session as a whole)."""
+    roots: dict[int, Thread] = {}
+    by_item: dict[int | None, list[Thread]] = defaultdict(list)
+    for comment in comments:
+        if comment.parent_id is None:
+            thread = Thread(comment, earlier=earlier)
+            roots[comment.pk] = thread
+            by_item[comment.review_item_id].append(thread)
+    for comment in comments:
+        if comment.parent_id is not None and comment.parent_id in roots:
+            roots[comment.parent_id].replies.append(comment)
+    return by_item
+
+
+def _earlier_texts(session: ReviewSession) -> dict[int, list[str]]:
+    """Per edited comment, the texts it had before (from its history), oldest first."""
+    texts: dict[int, list[str]] = defaultdict(list)
+    records = (
+        ReviewComment.history.filter(session_id=session.pk)
+        .order_by("history_date", "history_id")
+        .values_list("id", "body")
+    )
+    for comment_id, body in records:
+        if not texts[comment_id] or texts[comment_id][-1] != body:
+            texts[comment_id].append(body)
+    # The last text is the current one; only comments with more than one text were edited.
+    return {key: bodies[:-1] for key, bodies in texts.items() if len(bodies) > 1}
+
+
+def build_session_page(*, session: ReviewSession, user: AbstractBaseUser) -> SessionPage:
+    manager = is_manager(user)
+    items = list(session.items.select_related("item").order_by("position"))
+    comments = list(
+        session.comments.select_related("author", "resolved_by").order_by("created_at", "id")
+    )
+    by_item = _threads(comments, _earlier_texts(session) if comments else {})
+    votes = list(PriorityVote.objects.filter(session=session).select_related("reviewer"))
+    summaries = {summary.review_item.pk: summary for summary in vote_summaries(items, votes)}
+    mine = {vote.review_item_id: vote for vote in votes if vote.reviewer_id == user.pk}
+    decisions = {
+        decision.review_item_id: decision
+        for decision in Decision.objects.filter(session=session)
+        .select_related("decided_by")
+        .prefetch_related("commitments__due_quarter", "commitments__owner")
+    }
+    item_views = [
+        ItemView(
+            review_item=item,
+            threads=by_item.get(item.pk, []),
+            my_vote=mine.get(item.pk),
+            votes=summaries.get(item.pk),
+            decision=decisions.get(item.pk),
+        )
+        for item in items
+    ]
+
+    previous = previous_session(session)
+    changes: list[ChangeView] = []
+    if previous is not None:
+        before = list(previous.items.order_by("position").values_list("data", flat=True))
+        if session.is_frozen:
+            after = [item.data for item in items]
+        else:
+            after = [item_record(item) for item in live_items()]
+        reasons = {reason.item_key: reason for reason in session.reasons.all()}
+        changes = [
+            ChangeView(change, reasons.get(change.item_key))
+            for change in changes_between(before=before, after=after)
+        ]
+    previous_commitments = (
+        check_commitments(
+            Commitment.objects.filter(decision__session=previous).select_related(
+                "due_quarter", "owner", "decision__review_item"
+            )
+        )
+        if previous is not None
+        else []
+    )
+    every_commitment = check_commitments(Commitment.objects.select_related("due_quarter"))
+    return SessionPage(
+        session=session,
+        manager=manager,
+        items=item_views,
+        session_threads=by_item.get(None, []),
+        previous=previous,
+        changes=changes,
+        live_changes=changed_since_snapshot(session) if manager and session.is_frozen else [],
+        agenda=[summaries[key] for key in summaries][:10],
+        previous_commitments=previous_commitments,
+        record=track_record(every_commitment),
+        open_threads=sum(1 for c in comments if c.parent_id is None and c.resolved_at is None),
+        comment_count=sum(1 for c in comments if not c.is_deleted),
+        packs=list(
+            session.packs.select_related("created_by").only(
+                "version",
+                "created_at",
+                "data_as_of",
+                "content_hash",
+                "created_by__username",
+                "created_by__first_name",
+                "created_by__last_name",
+                "session_id",
+            )
+        ),
+    )
