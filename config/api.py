@@ -6,13 +6,13 @@ callers and signed-in users without one of those roles.
 
 from rest_framework.routers import APIRootView, DefaultRouter
 
-from core.roles import Role
+from core.roles import ANY_ROLE
 
 
 class QuarterdeckAPIRoot(APIRootView):
     """Lists the endpoints. Any Quarterdeck role may read it."""
 
-    allowed_roles = frozenset(Role.values)
+    allowed_roles = ANY_ROLE
 
 
 class Router(DefaultRouter):

@@ -1,6 +1,10 @@
 import secrets
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 
 from core.models import ApiToken, Team
@@ -24,11 +28,14 @@ class ApiTokenAdmin(admin.ModelAdmin):
     fields = ["user", "name", *readonly_fields]
     actions = ["revoke"]
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: ApiToken | None = None) -> bool:
         return obj is None and super().has_change_permission(request, obj)
 
-    def save_model(self, request, obj, form, change) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: ApiToken, form: forms.Form, change: bool
+    ) -> None:
         if not change:
+            assert isinstance(request.user, User)  # noqa: S101 -- the admin admits only staff
             key = secrets.token_urlsafe(32)
             obj.prefix, obj.key_hash, obj.created_by = key[:8], ApiToken.hash_key(key), request.user
             super().save_model(request, obj, form, change)
@@ -41,6 +48,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
     @admin.action(description="Revoke the selected tokens (at once)")
-    def revoke(self, request, queryset) -> None:
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(request, f"{count} token(s) revoked.")

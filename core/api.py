@@ -1,10 +1,91 @@
-"""Conventions every API endpoint shares: money as `{"amount": "12600.00", "currency": "USD"}`."""
+"""Conventions every API endpoint shares: query parameters are checked the same way
+everywhere (`parameters`), and money travels as `{"amount": "12600.00", "currency": "USD"}`.
+"""
 
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 
 from core.money import Money
+
+Parameters = TypeVar("Parameters", bound=serializers.Serializer)
+
+# The years a date parameter may name: a typo such as 0202-07-12 is refused, not read.
+FIRST_YEAR, LAST_YEAR = 2000, 2099
+YEARS_MESSAGE = _("%(text)s is outside the years 2000 to 2099.")
+
+# Understood by every endpoint besides its own parameters: the renderer's `format`.
+FORMAT = frozenset({"format"})
+
+
+def parameters(
+    serializer_class: type[Parameters], request: Request, *, generic: Iterable[str] = FORMAT
+) -> Parameters:
+    """The query parameters, validated by `serializer_class` (returned bound and valid).
+
+    Refused rather than ignored, so that a typo cannot quietly change the figures: an
+    unknown parameter (neither the serializer's nor one of `generic`, such as paging), a
+    parameter given twice unless the serializer takes a list for it, and an empty value.
+    Every problem is reported at once, as `{parameter: [messages]}` with status 400.
+    """
+    params = serializer_class(data=request.query_params)
+    errors: dict[str, list[str]] = {}
+    if not params.is_valid():
+        errors = {name: _messages(error) for name, error in params.errors.items()}
+    known = set(params.fields) | set(generic)
+    for name in sorted(request.query_params):
+        field = params.fields.get(name)
+        if name not in known:
+            errors[name] = [gettext("Unknown parameter.")]
+        elif len(request.query_params.getlist(name)) > 1 and not isinstance(
+            field, serializers.ListField
+        ):
+            errors[name] = [gettext("Give this parameter once.")]
+        elif not all(value.strip() for value in request.query_params.getlist(name)):
+            # Taken as left out otherwise: the caller meant something, so say so.
+            errors[name] = [gettext("Give a value, or leave the parameter out.")]
+    if errors:
+        raise ValidationError(errors)
+    return params
+
+
+def refuse_unknown_parameters(request: Request, known: Iterable[str]) -> None:
+    """For endpoints with no parameters of their own beyond `known` (paging, format)."""
+    unknown = sorted(set(request.query_params) - set(known))
+    if unknown:
+        raise ValidationError({name: [gettext("Unknown parameter.")] for name in unknown})
+
+
+def _messages(error: Any) -> list[str]:
+    """A parameter's messages as one list: a repeated parameter's errors come per item."""
+    if isinstance(error, dict):
+        return [f"value {int(index) + 1}: {message}" for index, messages in error.items()
+                for message in _messages(messages)]  # fmt: skip
+    if isinstance(error, list):
+        return [message for item in error for message in _messages(item)]
+    return [str(error)]
+
+
+def amount(value: Decimal | None) -> str | None:
+    """The one way an amount travels: a fixed-point decimal string, never a float, never
+    an exponent: 0.000005, 1200 (not 1.2E+3). Full precision unless rounded first."""
+    return None if value is None else f"{value:f}"
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class AmountField(serializers.Field):
+    """A Decimal amount as `amount()` writes it (full precision, to the billionth)."""
+
+    def to_representation(self, value: Decimal | None) -> str | None:
+        return amount(value)
 
 
 class MoneySerializer(serializers.Serializer):
@@ -26,4 +107,4 @@ class MoneyField(serializers.Field):
         super().__init__(read_only=True, allow_null=True, **kwargs)
 
     def to_representation(self, value: Money) -> dict[str, str]:
-        return {"amount": str(value.rounded()), "currency": value.currency}
+        return {"amount": amount(value.rounded()), "currency": value.currency}

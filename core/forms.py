@@ -1,14 +1,24 @@
-"""Form helpers every page's forms share: choosing a user, fieldsets, datetime inputs."""
+"""Form helpers every page's forms share: choosing a user, fieldsets, datetime inputs,
+and the one size limit of uploaded files."""
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext_lazy as _
+
+# Every file a page accepts (roadmap CSVs, team mappings) is read whole into memory.
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+
+
+def validate_upload_size(upload: UploadedFile) -> None:
+    if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
+        raise ValidationError(_("The file is larger than 5 MB."), code="too_large")
 
 
 class UserChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
         return obj.get_full_name() or obj.get_username()
 
-
-# --- Error budgets ---------------------------------------------------------------------------
 
 # What <input type="datetime-local"> shows and sends (local time, to the minute).
 DATETIME_LOCAL_INPUT = forms.DateTimeInput(
@@ -25,7 +35,8 @@ def _unix_newlines(cleaned: dict) -> dict:
 
 
 class FieldsetsMixin:
-    """`fieldset_names`: [(legend, [field names])]; `wide_fields` span the whole row."""
+    """`fieldset_names`: [(legend, [field names])]; `wide_fields` span the whole row.
+    Templates draw them with the one partial, templates/_fieldsets.html."""
 
     fieldset_names: list[tuple[str, list[str]]] = []
     wide_fields: frozenset[str] = frozenset()

@@ -11,6 +11,7 @@ import secrets
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -66,7 +67,7 @@ class Team(models.Model):
         return None if self.weekly_rate is None else Money(self.weekly_rate, self.currency)
 
 
-class ApiTokenQuerySet(models.QuerySet):
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
     def active(self) -> "ApiTokenQuerySet":
         return self.filter(revoked_at__isnull=True, user__is_active=True)
 
@@ -117,7 +118,7 @@ class ApiToken(models.Model):
         return hashlib.sha256(key.encode()).hexdigest()
 
     @classmethod
-    def issue(cls, *, user, name: str, by=None) -> tuple["ApiToken", str]:
+    def issue(cls, *, user: User, name: str, by: User | None = None) -> tuple["ApiToken", str]:
         """A new token and its key; the key is not stored and cannot be shown again."""
         key = secrets.token_urlsafe(32)
         token = cls.objects.create(

@@ -10,6 +10,7 @@ test (tests/api/test_schema.py) holds the API to.
 """
 
 import re
+from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import (
@@ -22,11 +23,9 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
+from rest_framework.views import APIView
 
-from core.roles import Role
-
-ANY_ROLE = frozenset(Role.values)
-
+from core.roles import ANY_ROLE
 
 # --- Error bodies ------------------------------------------------------------------------
 
@@ -48,7 +47,7 @@ class ValidationErrorSerializer(serializers.Serializer):
 class ValidationErrorSchema(OpenApiSerializerExtension):
     target_class = ValidationErrorSerializer
 
-    def map_serializer(self, auto_schema, direction) -> dict:
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
         return {
             "type": "object",
             "description": str(
@@ -112,7 +111,7 @@ class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = "core.tokens.TokenAuthentication"
     name = "tokenAuth"
 
-    def get_security_definition(self, auto_schema) -> dict:
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
         return {
             "type": "apiKey",
             "in": "header",
@@ -162,7 +161,7 @@ class StrictLimitOffsetPagination(LimitOffsetPagination):
         }
         raise ValidationError({name: [message]})
 
-    def get_schema_operation_parameters(self, view) -> list[dict]:
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             if parameter["name"] == self.limit_query_param:

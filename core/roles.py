@@ -21,6 +21,16 @@ class Role(models.TextChoices):
     FINANCE = "Finance", _("Finance")
 
 
+# The role sets views and endpoints name in `allowed_roles`: one definition each.
+MANAGERS = frozenset({Role.MANAGER})
+REVIEWERS = frozenset({Role.REVIEWER})
+# The people of a review session: the manager who runs it and the reviewers invited.
+PARTICIPANTS = frozenset({Role.MANAGER, Role.REVIEWER})
+# Cost, usage and the roadmap API: finance reads what the manager plans.
+MANAGERS_AND_FINANCE = frozenset({Role.MANAGER, Role.FINANCE})
+ANY_ROLE = frozenset(Role.values)
+
+
 def roles_of(user) -> frozenset[str]:
     """The role names of a user, cached on the user object for the request."""
     if not user.is_authenticated:

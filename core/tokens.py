@@ -1,14 +1,21 @@
 """API tokens: authentication by `Authorization: Token <key>`, and throttling per token."""
 
 import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions, throttling
+from rest_framework.request import Request
 
 from core.models import ApiToken
+
+if TYPE_CHECKING:
+    # Imported for the annotation only: DRF imports this module while loading its views.
+    from rest_framework.views import APIView
 
 # Recording every call would write a row per request; a minute's precision is enough to
 # tell a token in use from a forgotten one.
@@ -18,7 +25,7 @@ LAST_USED_PRECISION = datetime.timedelta(minutes=1)
 class TokenAuthentication(authentication.BaseAuthentication):
     keyword = "Token"
 
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[User, ApiToken] | None:
         parts = authentication.get_authorization_header(request).split()
         if not parts or parts[0].lower() != self.keyword.lower().encode():
             return None
@@ -45,7 +52,7 @@ class TokenAuthentication(authentication.BaseAuthentication):
             ).update(last_used_at=now)
         return token.user, token
 
-    def authenticate_header(self, request) -> str:
+    def authenticate_header(self, request: Request) -> str:
         # Makes unauthenticated calls 401 with WWW-Authenticate, rather than 403.
         return self.keyword
 
@@ -58,7 +65,7 @@ class TokenRateThrottle(throttling.SimpleRateThrottle):
     def get_rate(self) -> str:
         return settings.QUARTERDECK_API_RATE
 
-    def get_cache_key(self, request, view) -> str | None:
+    def get_cache_key(self, request: Request, view: "APIView") -> str | None:
         if isinstance(request.auth, ApiToken):
             ident = f"token-{request.auth.pk}"
         elif request.user and request.user.is_authenticated:

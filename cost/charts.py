@@ -10,6 +10,7 @@ import io
 import math
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 import matplotlib
 
@@ -17,6 +18,7 @@ matplotlib.use("Agg")  # never an interactive backend, whatever imports pyplot f
 
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.typing import RcKeyType
 
 from cost.billing.reports import MonthlyCost
 
@@ -37,7 +39,7 @@ STYLES = [
 ]
 UNALLOCATED = ("#fdecea", "///", "#b3261e")
 LEGEND_COLUMNS = 4
-RC = {
+RC: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",  # text stays text: smaller, searchable, crisp
     "svg.hashsalt": "quarterdeck",  # the same data gives the same file
     "font.family": ["DejaVu Sans", "sans-serif"],
@@ -161,7 +163,7 @@ def share_curve_svg(
                       markersize=3.5)  # fmt: skip
             mark = min(max(mark, 1), last)
             at_mark = ys[mark - 1]
-            guide = {"color": "#5c5c5c", "linewidth": 0.9, "linestyle": (0, (4, 3))}
+            guide: dict[str, Any] = {"color": "#5c5c5c", "linewidth": 0.9, "linestyle": (0, (4, 3))}
             axes.axvline(mark, **guide)
             axes.axhline(at_mark, **guide)
             axes.plot([mark], [at_mark], marker="s", markersize=6, color=INK)

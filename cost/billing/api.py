@@ -23,15 +23,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import parameters, refuse_unknown_parameters
 from core.openapi import StrictLimitOffsetPagination, error_responses
-from core.roles import Role
+from core.roles import MANAGERS_AND_FINANCE
 from cost.billing import reports
 from cost.billing.breakdowns import BreakdownError, cost_breakdown, selected
 from cost.billing.serializers import (
     FACT_COLUMNS,
     FACT_VALUES,
     FOCUS_COLUMNS,
-    CostFilterParameters,
     FactParameters,
     FactSerializer,
     FocusSerializer,
@@ -45,7 +45,6 @@ from cost.billing.serializers import (
 )
 from cost.models import CostFact, ImportRun
 
-COST_READERS = frozenset({Role.FINANCE, Role.MANAGER})
 # Parameters every endpoint takes besides its own.
 GENERIC_PARAMETERS = {"format", "cursor", "page_size", "limit", "offset"}
 # An id in a path: ASCII digits only (str.isdigit() takes '²'), few enough for a bigint.
@@ -71,31 +70,6 @@ class CSVRenderer(renderers.BaseRenderer):
 
 
 RENDERERS = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer, CSVRenderer]
-
-
-def parameters(serializer_class: type[CostFilterParameters], request: Request):
-    """Validated query parameters; any unknown parameter is refused rather than ignored,
-    so a typo cannot quietly change the figures."""
-    params = serializer_class(data=request.query_params)
-    known = set(params.fields) | GENERIC_PARAMETERS
-    unknown = sorted(set(request.query_params) - known)
-    valid = params.is_valid()
-    errors = {name: _messages(error) for name, error in params.errors.items()} if not valid else {}
-    for name in unknown:
-        errors[name] = ["Unknown parameter."]
-    if errors:
-        raise ValidationError(errors)
-    return params
-
-
-def _messages(error) -> list[str]:
-    """A parameter's messages as one list: a repeated parameter's errors come per item."""
-    if isinstance(error, dict):
-        return [f"value {int(index) + 1}: {message}" for index, messages in error.items()
-                for message in _messages(messages)]  # fmt: skip
-    if isinstance(error, list):
-        return [message for item in error for message in _messages(item)]
-    return [str(error)]
 
 
 class _Echo:
@@ -142,11 +116,11 @@ CSV = OpenApiResponse(OpenApiTypes.STR, description="The same rows as CSV (UTF-8
 class CostReportView(APIView):
     """Aggregated cost, grouped as asked. Finance and Manager."""
 
-    allowed_roles = COST_READERS
+    allowed_roles = MANAGERS_AND_FINANCE
     renderer_classes = RENDERERS
 
     def get(self, request: Request) -> Response | HttpResponse:
-        params = parameters(ReportParameters, request)
+        params = parameters(ReportParameters, request, generic=GENERIC_PARAMETERS)
         try:
             breakdown = cost_breakdown(params.query())
         except BreakdownError as error:
@@ -202,12 +176,12 @@ class CostFactViewSet(viewsets.ViewSet):
     """The daily facts, filtered like cost-reports; `focus=1` for FinOps FOCUS columns;
     `format=csv` streams every matching fact (no paging). Finance and Manager."""
 
-    allowed_roles = COST_READERS
+    allowed_roles = MANAGERS_AND_FINANCE
     renderer_classes = RENDERERS
     pagination_class = FactPagination
 
     def list(self, request: Request) -> Response | StreamingHttpResponse:
-        params = parameters(FactParameters, request)
+        params = parameters(FactParameters, request, generic=GENERIC_PARAMETERS)
         facts = selected(params.query(), daily=True).order_by("id")
         focus = params.validated_data["focus"]
         if request.accepted_renderer.format == "csv":
@@ -220,7 +194,7 @@ class CostFactViewSet(viewsets.ViewSet):
         return paginator.get_paginated_response(records)
 
     def retrieve(self, request: Request, pk: str) -> Response:
-        params = parameters(FactParameters, request)
+        params = parameters(FactParameters, request, generic=GENERIC_PARAMETERS)
         values = None
         if ID.fullmatch(str(pk)):
             values = CostFact.objects.filter(pk=pk).values_list(*FACT_VALUES).first()
@@ -307,7 +281,7 @@ class ImportRunViewSet(viewsets.ReadOnlyModelViewSet):
     """Import runs, newest first, and the freshness of each billing source. Finance and
     Manager."""
 
-    allowed_roles = COST_READERS
+    allowed_roles = MANAGERS_AND_FINANCE
     serializer_class = ImportRunSerializer
     pagination_class = ImportPagination
     queryset = ImportRun.objects.select_related("source", "started_by").order_by(
@@ -316,9 +290,7 @@ class ImportRunViewSet(viewsets.ReadOnlyModelViewSet):
 
     def initial(self, request: Request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)
-        unknown = sorted(set(request.query_params) - GENERIC_PARAMETERS)
-        if unknown:
-            raise ValidationError({name: ["Unknown parameter."] for name in unknown})
+        refuse_unknown_parameters(request, GENERIC_PARAMETERS)
 
     def get_object(self) -> ImportRun:
         if not str(self.kwargs.get("pk", "")).isdigit():

@@ -12,6 +12,7 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
@@ -196,7 +197,7 @@ def _dimensions(query: Query, daily: bool, prefix: str = "") -> tuple[dict, dict
     return groups, extras, names
 
 
-def _key_value(name: str, raw, row: dict, index: int) -> str | None:
+def _key_value(name: str, raw: Any, row: dict[str, Any], index: int) -> str | None:
     if raw is None:
         return UNALLOCATED if name == "team" else None
     if name in ("invoice_month", "usage_month"):
@@ -221,7 +222,7 @@ def data_version() -> str:
     )
     rules = list(AllocationRule.objects.order_by("id").values_list("id", "position", "updated_at"))
     teams = list(Team.objects.order_by("id").values_list("id", "slug", "name"))
-    items = AllocationRule.work_item_model().objects.aggregate(
+    items = AllocationRule.work_item_model()._default_manager.aggregate(
         changed=Max("updated_at"), count=Count("id")
     )
     return repr((months, rules, teams, items))
@@ -302,7 +303,14 @@ def _keys(query: Query, names: list[str], record: dict, extras: dict) -> dict:
     return keys
 
 
-def _credit_rows(query, daily, rows_qs, names, extras, usd) -> list[Row]:
+def _credit_rows(
+    query: Query,
+    daily: bool,
+    rows_qs: QuerySet[Any],
+    names: list[str],
+    extras: dict[str, Any],
+    usd: bool,
+) -> list[Row]:
     model, relation = (CostCredit, "fact") if daily else (CreditMonthRollup, "rollup")
     groups, credit_extras, _names = _dimensions(query, daily, prefix=f"{relation}__")
     values = {**groups, "credit_type_": F("credit_type")}

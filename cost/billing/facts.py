@@ -13,9 +13,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from cost.models import (
@@ -124,6 +124,12 @@ class DailyFact:
         return amount / self.conversion_rate
 
 
+@overload
+def plain_decimal(value: Decimal) -> Decimal: ...
+@overload
+def plain_decimal(value: None) -> None: ...
+@overload
+def plain_decimal(value: Decimal | None) -> Decimal | None: ...
 def plain_decimal(value: Decimal | None) -> Decimal | None:
     """A sum without the trailing zeros of its SQL type (0.000005000000000 -> 0.000005),
     so the same amount reads the same whichever path it came by."""
@@ -378,7 +384,7 @@ def _insert_rollups(
         _usage, _in_pricing, cost, credit, at_list, cost_usd, credit_usd = stored.amounts
         sums = groups.get(key)
         first = sums is None
-        if first:
+        if sums is None:
             sums = groups[key] = [0, 0, None, None, None, 0]
         sums[0] += cost
         sums[1] += credit
@@ -394,7 +400,8 @@ def _insert_rollups(
                 line[0] += amount
                 line[1] = None if line[1] is None or usd is None else line[1] + usd
     ids = reserve_ids(CostMonthRollup, len(groups))
-    rollup_rows, credit_rows = [], []
+    rollup_rows: list[tuple[Any, ...]] = []
+    credit_rows: list[tuple[Any, ...]] = []
     for rollup_id, (key, sums) in zip(ids, groups.items(), strict=True):
         rollup_rows.append((rollup_id, month.id, *key, *sums))
         credit_rows.extend((rollup_id, kind, amount, usd)
@@ -406,7 +413,8 @@ def _insert_rollups(
 def _insert_facts(
     month: BillingMonth, facts: list[Stored], label_sets: dict[tuple[Labels, Labels], int]
 ) -> None:
-    fact_rows, credit_rows = [], []
+    fact_rows: list[tuple[Any, ...]] = []
+    credit_rows: list[tuple[Any, ...]] = []
     for fact_id, stored in zip(reserve_ids(CostFact, len(facts)), facts, strict=True):
         label_set = label_sets[(stored.fact.labels, stored.fact.project_labels)]
         fact_rows.append(_fact_row(fact_id, month, stored, label_set))
@@ -415,16 +423,16 @@ def _insert_facts(
     write_rows(CostCredit, CREDIT_COLUMNS, credit_rows)
 
 
-def write_rows(model, columns: list[str], rows: list[tuple]) -> None:
+def write_rows(model: type[models.Model], columns: list[str], rows: list[tuple[Any, ...]]) -> None:
     if connection.vendor == "postgresql":
         _copy(model._meta.db_table, columns, rows)
     else:
-        model.objects.bulk_create(
+        model._default_manager.bulk_create(
             (model(**dict(zip(columns, row, strict=True))) for row in rows), batch_size=500
         )
 
 
-def reserve_ids(model, count: int) -> range | list[int]:
+def reserve_ids(model: type[models.Model], count: int) -> range | list[int]:
     """Ids for new rows, so the rows pointing at them can be written in bulk too."""
     if count == 0:
         return []

@@ -23,10 +23,11 @@ import re
 import tempfile
 import threading
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from django.conf import settings
@@ -180,7 +181,7 @@ LARGEST_AMOUNT = Decimal("1e15")
 SMALLEST_RATE = Decimal("1e-9")
 
 
-def parse_timestamp(value) -> datetime.datetime | None:
+def parse_timestamp(value: object) -> datetime.datetime | None:
     """`2020-11-09 23:00:00 UTC`, RFC 3339, or a zone-less time taken as UTC. Stricter than
     Python's fromisoformat, so that it never accepts a time the SQL side refuses."""
     if not isinstance(value, str) or not TIMESTAMP.fullmatch(value.strip()):
@@ -193,7 +194,7 @@ def parse_timestamp(value) -> datetime.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
 
 
-def _number(value) -> Decimal | None:
+def _number(value: object) -> Decimal | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, str) and not NUMBER.fullmatch(value.strip()):
@@ -207,7 +208,7 @@ def _number(value) -> Decimal | None:
     return number
 
 
-def _not_a_number(value) -> str:
+def _not_a_number(value: object) -> str:
     if isinstance(value, int | float | str) and not isinstance(value, bool):
         try:
             if abs(Decimal(str(value).strip())) >= LARGEST_AMOUNT:
@@ -217,7 +218,7 @@ def _not_a_number(value) -> str:
     return f"{value!r} is not a number"
 
 
-def _label_problems(path: str, value) -> list[tuple[str, str]]:
+def _label_problems(path: str, value: object) -> list[tuple[str, str]]:
     if not isinstance(value, list):
         return []
     problems, seen = [], set()
@@ -232,8 +233,8 @@ def _label_problems(path: str, value) -> list[tuple[str, str]]:
     return problems
 
 
-def _get(row: dict, path: str):
-    value = row
+def _get(row: dict[str, Any], path: str) -> Any:
+    value: Any = row
     for part in path.split("."):
         if not isinstance(value, dict):
             return None
@@ -241,7 +242,7 @@ def _get(row: dict, path: str):
     return value
 
 
-def check_row(row) -> list[tuple[str, str]]:
+def check_row(row: object) -> list[tuple[str, str]]:
     """(field, message) for every rule the row breaks; the same rules as the SQL."""
     if not isinstance(row, dict):
         return [("-", "expected a JSON object")]
@@ -305,7 +306,7 @@ def check_row(row) -> list[tuple[str, str]]:
 # --- CSV and Parquet become newline-delimited JSON ---------------------------------------
 
 
-def _exact_floats(value):
+def _exact_floats(value: object) -> object:
     """Floats from a Python-literal cell, back to the shortest text that reads as them."""
     if isinstance(value, float):
         return repr(value)
@@ -316,7 +317,7 @@ def _exact_floats(value):
     return value
 
 
-def _repeated_cell(text: str):
+def _repeated_cell(text: str) -> Any:
     """Repeated fields flattened into one cell: JSON, or the Python literal some tools
     write (single quotes, None). Numbers keep their text, so amounts stay exact."""
     try:
@@ -326,7 +327,7 @@ def _repeated_cell(text: str):
 
 
 class _NotUtf8(Exception):
-    def __init__(self, line: int):
+    def __init__(self, line: int) -> None:
         self.line = line
 
 
@@ -429,7 +430,9 @@ def _has_rows(path: Path) -> bool:
     return False
 
 
-def _prepare(files: list[InputFile], workdir: Path, con) -> tuple[list[Path], list[BadInput]]:
+def _prepare(
+    files: list[InputFile], workdir: Path, con: duckdb.DuckDBPyConnection
+) -> tuple[list[Path], list[BadInput]]:
     """A newline-delimited JSON file per input, under names of our own: DuckDB would read
     `*`, `?` or `[` in a user's file name as a pattern and take in other files."""
     paths, problems = [], []
@@ -464,7 +467,7 @@ def _prepare(files: list[InputFile], workdir: Path, con) -> tuple[list[Path], li
 # --- The aggregation ---------------------------------------------------------------------
 
 
-def _sql_list(values) -> str:
+def _sql_list(values: Iterable[str]) -> str:
     return ", ".join("'" + value.replace("'", "''") + "'" for value in sorted(values))
 
 

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import FieldsetsMixin
 from cost.billing.reports import Basis, Stacking
 from cost.models import AllocationRule, Label
 
@@ -28,18 +29,18 @@ class RuleItemChoiceField(forms.ModelChoiceField):
         return f"{obj.title} ({status})"
 
 
-class AllocationRuleForm(forms.ModelForm):
+class AllocationRuleForm(FieldsetsMixin, forms.ModelForm):
     """One allocation rule. Blank conditions match anything; the list's order (not this
     form) says which rule is tried first."""
 
-    fieldsets = (
-        (_("Rule"), ("name",)),
+    fieldset_names = [
+        (_("Rule"), ["name"]),
         (
             _("Cost it matches (all conditions given must hold)"),
-            ("match_project", "match_label_key", "match_label_value", "match_service", "match_sku"),
+            ["match_project", "match_label_key", "match_label_value", "match_service", "match_sku"],
         ),
-        (_("Allocated to"), ("team", "roadmap_item")),
-    )
+        (_("Allocated to"), ["team", "roadmap_item"]),
+    ]
 
     class Meta:
         model = AllocationRule
@@ -75,9 +76,6 @@ class AllocationRuleForm(forms.ModelForm):
                 _("A label value needs its label key: give the key, or leave the value blank."),
             )
         return cleaned
-
-    def fieldset_list(self) -> list[tuple[str, list[forms.BoundField]]]:
-        return [(title, [self[name] for name in names]) for title, names in self.fieldsets]
 
     @staticmethod
     def known_label_keys() -> list[str]:

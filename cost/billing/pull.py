@@ -17,11 +17,11 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, overload
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -318,6 +318,14 @@ def source_name_for(table: ExportTable) -> str:
     return name
 
 
+@overload
+def _table_and_source(
+    table_name: str | None, source_name: str | None, *, create: Literal[True]
+) -> tuple[ExportTable, BillingSource]: ...
+@overload
+def _table_and_source(
+    table_name: str | None, source_name: str | None, *, create: bool
+) -> tuple[ExportTable, BillingSource | None]: ...
 def _table_and_source(
     table_name: str | None, source_name: str | None, *, create: bool
 ) -> tuple[ExportTable, BillingSource | None]:
@@ -342,7 +350,7 @@ def _table_and_source(
         source = BillingSource.objects.create(
             name=name, kind=BillingSource.Kind.BIGQUERY, table=str(table)
         )
-    elif create and not source.table:
+    elif create and source is not None and not source.table:
         source.table = str(table)
         source.save(update_fields=["table"])
     return table, source
@@ -377,7 +385,7 @@ def pull_billing(
     months: list[str] | None = None,
     lookback_days: int = DEFAULT_LOOKBACK_DAYS,
     project: str | None = None,
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
     by_name: str = "",
     now: datetime.datetime | None = None,
 ) -> Pull:

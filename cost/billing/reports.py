@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import models
 from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery, Sum
@@ -98,7 +99,7 @@ def _month_of(row_month: str | datetime.date) -> str:
     return row_month if isinstance(row_month, str) else month_key(row_month)
 
 
-def _newest(facts, field: str):
+def _newest(facts: QuerySet[Any], field: str) -> Any:
     return facts.order_by(f"-{field}").values_list(field, flat=True).first()
 
 

@@ -4,7 +4,7 @@ what happened. A failed run writes no fact and says why."""
 from collections.abc import Iterable
 from pathlib import Path
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -22,7 +22,7 @@ class ImportFailed(Exception):
 
 
 def start_run(
-    *, source: BillingSource, by: AbstractBaseUser | None, by_name: str, files: list[dict]
+    *, source: BillingSource, by: User | None, by_name: str, files: list[dict]
 ) -> ImportRun:
     return ImportRun.objects.create(
         source=source, started_by=by, started_by_name=by_name, files=files
@@ -62,7 +62,7 @@ def import_files(
     *,
     paths: list[Path],
     source_name: str,
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
     by_name: str = "",
     progress: Progress | None = None,
 ) -> ImportRun:

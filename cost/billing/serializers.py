@@ -2,7 +2,6 @@
 
 import datetime
 import re
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -10,19 +9,14 @@ from django.utils import dateparse, timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from core.api import FIRST_YEAR, LAST_YEAR, YEARS_MESSAGE, amount
 from cost.billing.breakdowns import GROUPINGS, LABEL_PREFIX, Query
 from cost.models import ImportRun, to_decimal
 
 MONTH = re.compile(r"^(\d{4})-?(0[1-9]|1[0-2])$")
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-FIRST_YEAR, LAST_YEAR = 2000, 2099
 MAX_GROUPINGS = 6
 MAX_VALUES = 50
-
-
-def amount(value: Decimal | None) -> str | None:
-    """Full precision, fixed point: 0.000005, 1200 (never 1.2E+3)."""
-    return None if value is None else f"{value:f}"
 
 
 def nanos_amount(nanos: int | None) -> str | None:
@@ -39,9 +33,6 @@ class MultiValueField(serializers.ListField):
         for item in dictionary.getlist(self.field_name):
             values += [part.strip() for part in item.split(",") if part.strip()]
         return values
-
-
-YEARS_MESSAGE = _("%(text)s is outside the years 2000 to 2099.")
 
 
 def _day(text: str) -> datetime.date | None:

@@ -11,16 +11,13 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import DetailView, ListView, TemplateView
 
-from core.roles import Role, RoleRequiredMixin
+from core.roles import MANAGERS, MANAGERS_AND_FINANCE, RoleRequiredMixin
 from cost.billing import reports
 from cost.billing.allocation import delete_rule, move_rule, save_rule
 from cost.billing.forms import AllocationRuleForm, ChartForm, MoveRuleForm, OverviewForm
 from cost.billing.reports import Basis, MonthlyCost, Stacking
 from cost.charts import monthly_cost_svg
 from cost.models import AllocationRule, ImportRun
-
-COST_READERS = frozenset({Role.MANAGER, Role.FINANCE})
-MANAGERS = frozenset({Role.MANAGER})
 
 
 def _choices(form: OverviewForm) -> tuple[str, str]:
@@ -44,7 +41,7 @@ class OverviewView(RoleRequiredMixin, TemplateView):
     """Managers and finance: net cost by month (invoice or usage month, by service or by
     team), top projects and SKUs, credits, data freshness and recent imports."""
 
-    allowed_roles = COST_READERS
+    allowed_roles = MANAGERS_AND_FINANCE
     template_name = "cost/billing/overview.html"
 
     def get_context_data(self, **kwargs) -> dict:
@@ -80,7 +77,7 @@ class OverviewView(RoleRequiredMixin, TemplateView):
 class ChartView(RoleRequiredMixin, View):
     """Managers and finance: the overview's chart of one currency, as an SVG image."""
 
-    allowed_roles = COST_READERS
+    allowed_roles = MANAGERS_AND_FINANCE
 
     def get(self, request: HttpRequest) -> HttpResponse:
         form = ChartForm(request.GET)
@@ -103,7 +100,7 @@ class ChartView(RoleRequiredMixin, View):
 class ImportListView(RoleRequiredMixin, ListView):
     """Managers and finance: every import run, newest first."""
 
-    allowed_roles = COST_READERS
+    allowed_roles = MANAGERS_AND_FINANCE
     template_name = "cost/billing/import_list.html"
     context_object_name = "runs"
     paginate_by = 50
@@ -116,7 +113,7 @@ class ImportDetailView(RoleRequiredMixin, DetailView):
     """Managers and finance: one import run: files and their SHA-256, months touched with
     their outcome, counts, status, error and duration."""
 
-    allowed_roles = COST_READERS
+    allowed_roles = MANAGERS_AND_FINANCE
     template_name = "cost/billing/import_detail.html"
     context_object_name = "run"
 

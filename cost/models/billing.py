@@ -10,7 +10,9 @@ Nothing is overwritten: reloading an invoice month closes the current BillingMon
 "as of" the time it was current.
 """
 
+import datetime
 from decimal import Decimal
+from typing import overload
 
 from django.conf import settings
 from django.db import models
@@ -25,6 +27,12 @@ NANOS = Decimal(1_000_000_000)
 INVOICE_MONTH = r"^[0-9]{4}(0[1-9]|1[0-2])$"
 
 
+@overload
+def to_decimal(nanos: int) -> Decimal: ...
+@overload
+def to_decimal(nanos: None) -> None: ...
+@overload
+def to_decimal(nanos: int | None) -> Decimal | None: ...
 def to_decimal(nanos: int | None) -> Decimal | None:
     return None if nanos is None else Decimal(nanos) / NANOS
 
@@ -134,11 +142,11 @@ class ImportRun(Run):
         return [month["month"] for month in self.months if month.get("outcome") == outcome]
 
 
-class BillingMonthQuerySet(models.QuerySet):
+class BillingMonthQuerySet(models.QuerySet["BillingMonth"]):
     def current(self) -> "BillingMonthQuerySet":
         return self.filter(valid_to__isnull=True)
 
-    def as_of(self, moment) -> "BillingMonthQuerySet":
+    def as_of(self, moment: datetime.datetime) -> "BillingMonthQuerySet":
         """The versions that were current at `moment`."""
         return self.filter(
             Q(valid_to__isnull=True) | Q(valid_to__gt=moment), valid_from__lte=moment
@@ -238,11 +246,11 @@ class Label(models.Model):
         return f"{self.key}={self.value}"
 
 
-class CostFactQuerySet(models.QuerySet):
+class CostFactQuerySet(models.QuerySet["CostFact"]):
     def current(self) -> "CostFactQuerySet":
         return self.filter(month__valid_to__isnull=True)
 
-    def as_of(self, moment) -> "CostFactQuerySet":
+    def as_of(self, moment: datetime.datetime) -> "CostFactQuerySet":
         return self.filter(
             Q(month__valid_to__isnull=True) | Q(month__valid_to__gt=moment),
             month__valid_from__lte=moment,

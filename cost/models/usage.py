@@ -78,7 +78,7 @@ class TableSet(models.Model):
 
     digest = models.CharField(_("digest"), max_length=64, unique=True)
     size = models.PositiveIntegerField(_("tables"))
-    tables = models.ManyToManyField(
+    tables: "models.ManyToManyField[BigQueryTable, TableSetMember]" = models.ManyToManyField(
         BigQueryTable, through="TableSetMember", related_name="table_sets"
     )
 

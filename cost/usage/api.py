@@ -4,17 +4,16 @@ read it; everyone else gets 403, callers without a valid token or session 401.""
 from types import SimpleNamespace
 
 from django.http import Http404
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import parameters
 from core.openapi import error_responses
-from core.roles import Role
+from core.roles import MANAGERS_AND_FINANCE
 from cost.models import BigQueryTable
 from cost.usage import reports as usage
 from cost.usage import spending
@@ -32,37 +31,11 @@ from cost.usage.serializers import (
     UsageTableUsersSerializer,
 )
 
-USAGE_READERS = frozenset({Role.FINANCE, Role.MANAGER})
-# Besides its own: `format` (json, or api for the browsable page).
-GENERIC_PARAMETERS = {"format"}
 ERRORS = error_responses(400, 401, 403, 404, 429)  # 404: a `format` no renderer has
 
 
-def parameters(serializer_class: type[UsageParameters], request: Request) -> dict:
-    """Validated query parameters. An unknown, repeated or empty parameter is refused
-    rather than ignored, so a typo cannot quietly change the figures."""
-    params = serializer_class(data=request.query_params)
-    errors = {}
-    if not params.is_valid():
-        errors = {
-            name: [str(message) for message in messages] for name, messages in params.errors.items()
-        }
-    known = set(params.fields) | GENERIC_PARAMETERS
-    for name in sorted(request.query_params):
-        if name not in known:
-            errors[name] = [gettext("Unknown parameter.")]
-        elif len(request.query_params.getlist(name)) > 1:
-            errors[name] = [gettext("Give this parameter once.")]
-        elif not request.query_params[name].strip():
-            # Taken as left out otherwise: the caller meant something, so say so.
-            errors[name] = [gettext("Give a value, or leave the parameter out.")]
-    if errors:
-        raise ValidationError(errors)
-    return params.validated_data
-
-
 class UsageView(APIView):
-    allowed_roles = USAGE_READERS
+    allowed_roles = MANAGERS_AND_FINANCE
 
 
 @extend_schema(
@@ -75,7 +48,7 @@ class UsageTablesView(UsageView):
     Finance and Manager."""
 
     def get(self, request: Request) -> Response:
-        params = parameters(TableUsageParameters, request)
+        params = parameters(TableUsageParameters, request).validated_data
         report = usage.table_usage(
             since=params["since"],
             until=params["until"],
@@ -103,7 +76,7 @@ class UsageTableUsersView(UsageView):
     days and last use, grouped by team. Finance and Manager."""
 
     def get(self, request: Request, table: str) -> Response:
-        params = parameters(UsageParameters, request)
+        params = parameters(UsageParameters, request).validated_data
         # The last two dots end the project and the dataset (neither a dataset nor a table
         # name has one): a project of a Workspace domain has its own, example.com:sales.
         parts = [part.strip() for part in table.strip().strip("`").rsplit(".", 2)]
@@ -137,7 +110,7 @@ class UsageJoinedTablesView(UsageView):
     Finance and Manager."""
 
     def get(self, request: Request) -> Response:
-        params = parameters(JoinedTablesParameters, request)
+        params = parameters(JoinedTablesParameters, request).validated_data
         rows = usage.joined_tables(
             since=params["since"],
             until=params["until"],
@@ -159,7 +132,7 @@ class UsageQueryCostView(UsageView):
     Manager."""
 
     def get(self, request: Request) -> Response:
-        params = parameters(QueryCostParameters, request)
+        params = parameters(QueryCostParameters, request).validated_data
         report = spending.query_cost(since=params["since"], until=params["until"], by=params["by"])
         return Response(UsageQueryCostSerializer(report).data)
 
@@ -173,7 +146,7 @@ class UsageExpensiveQueriesView(UsageView):
     the retention keeps). Finance and Manager."""
 
     def get(self, request: Request) -> Response:
-        params = parameters(ExpensiveQueriesParameters, request)
+        params = parameters(ExpensiveQueriesParameters, request).validated_data
         report = spending.expensive_queries(
             since=params["since"], until=params["until"], limit=params["limit"]
         )
@@ -189,7 +162,7 @@ class UsageReconciliationView(UsageView):
     per day, with the gap in percent. Finance and Manager."""
 
     def get(self, request: Request) -> Response:
-        params = parameters(UsageParameters, request)
+        params = parameters(UsageParameters, request).validated_data
         report = spending.reconcile(since=params["since"], until=params["until"])
         return Response(UsageReconciliationSerializer(report).data)
 

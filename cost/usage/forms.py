@@ -9,11 +9,11 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import validate_upload_size
 from cost.models import BigQueryJob, BigQueryTable, JobUser
 from cost.usage import reports as usage
 from cost.usage.people import recent_since, team_model
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 EARLIEST = datetime.date(2000, 1, 1)
 LATEST = datetime.date(2099, 12, 31)
 LABEL_KEY = re.compile(usage.LABEL_KEY)  # use with fullmatch
@@ -203,13 +203,12 @@ class TeamMappingUploadForm(forms.Form):
     file = forms.FileField(
         label=_("CSV file"),
         help_text=_("UTF-8, first line “email,team”; team is a team's slug or name."),
+        validators=[validate_upload_size],
     )
 
     def clean_file(self) -> str:
         """The file's text; the file's name is in `filename`."""
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(_("The file is larger than 5 MB."))
         self.filename = upload.name
         data = upload.read()
         try:

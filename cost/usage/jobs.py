@@ -15,9 +15,12 @@ import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 from cost.billing.files import (
     BadFiles,
@@ -140,7 +143,9 @@ def _text(
     return value
 
 
-def _time(row: Mapping, name: str, problems: list, *, required: bool = False):
+def _time(
+    row: Mapping[str, Any], name: str, problems: list[tuple[str, str]], *, required: bool = False
+) -> datetime.datetime | None:
     value = row.get(name)
     if value is None or value == "":
         if required:
@@ -204,8 +209,9 @@ def _flag(row: Mapping, name: str, problems: list) -> bool:
     return False
 
 
-TABLE_PART_LENGTHS = {
-    part: BigQueryTable._meta.get_field(part).max_length
+TABLE_PART_LENGTHS: dict[str, int] = {
+    # CharFields with a max_length, which get_field(name) cannot type by a variable name.
+    part: BigQueryTable._meta.get_field(part).max_length  # type: ignore[union-attr,misc]
     for part in ("project_id", "dataset_id", "table_id")
 }
 
@@ -310,7 +316,8 @@ def parse_job(row: Any, *, keep_query_text: bool) -> JobRow:
     job = JobRow(
         project_id=_text(row, "project_id", problems, required=True, longest=128),
         job_id=_text(row, "job_id", problems, required=True, longest=1024),
-        creation_time=_time(row, "creation_time", problems, required=True),
+        # None only with a problem recorded, and then the row is refused below.
+        creation_time=_time(row, "creation_time", problems, required=True),  # type: ignore[arg-type]
         start_time=_time(row, "start_time", problems),
         end_time=_time(row, "end_time", problems),
         user_email=user_email[:320],
@@ -394,13 +401,13 @@ class Located:
 class _CountingReader(io.RawIOBase):
     """Counts the compressed bytes read, for the progress bar."""
 
-    def __init__(self, raw):
+    def __init__(self, raw: io.BufferedIOBase) -> None:
         self.raw, self.position = raw, 0
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer: "WriteableBuffer") -> int:
         count = self.raw.readinto(buffer)
         self.position += count or 0
         return count

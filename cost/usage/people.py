@@ -17,24 +17,25 @@ import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from django.db import models, transaction
+from django.db import transaction
 from django.db.models import Count, IntegerField, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
+from core.models import Team
 from cost.models import JobUsageDay, JobUser
 
 COLUMNS = ("email", "team")
 MAX_ERRORS = 50
-MAX_EMAIL_LENGTH = JobUser._meta.get_field("email").max_length
+MAX_EMAIL_LENGTH: int = JobUser._meta.get_field("email").max_length  # type: ignore[assignment]  # a CharField with max_length
 # A spreadsheet runs a cell starting with one of these as a formula: the export puts an
 # apostrophe before such text (no spreadsheet shows it) and the import takes it off.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 RECENT_DAYS = 28
 
 
-def team_model() -> type[models.Model]:
-    return JobUser._meta.get_field("team").related_model
+def team_model() -> type[Team]:
+    return JobUser._meta.get_field("team").related_model  # type: ignore[return-value]  # core.Team
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class MappingResult:
 class _Line:
     number: int
     email: str
-    team: models.Model | None
+    team: Team | None
 
 
 def _restore(value: str) -> str:
@@ -107,7 +108,7 @@ def _rows(
         problem(reader.line_num, "-", _("cannot be read as CSV: %(error)s") % {"error": error})
 
 
-def _team_finder() -> dict[str, models.Model]:
+def _team_finder() -> dict[str, Team]:
     """Teams by slug (exact) and by name (any case); a slug wins over another's name."""
     teams = list(team_model().objects.all())
     found = {team.name.strip().casefold(): team for team in teams}
@@ -232,7 +233,7 @@ def job_users(
     *,
     today: datetime.date,
     unmapped: bool = False,
-    team: models.Model | None = None,
+    team: Team | None = None,
     search: str = "",
 ) -> QuerySet[JobUser]:
     """Users with `recent_jobs` (jobs in the last 28 days, today included) and

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Max
 from django.utils import timezone
 from google.api_core.exceptions import GoogleAPICallError, GoogleAPIError
@@ -179,7 +179,7 @@ def pull_jobs(
     project: str,
     region: str,
     days: int = JOBS_DEFAULT_DAYS,
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
     by_name: str = "",
     client: bigquery.Client | None = None,
     now: datetime.datetime | None = None,

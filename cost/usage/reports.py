@@ -74,7 +74,8 @@ def _check_period(since: datetime.date, until: datetime.date) -> None:
 
 
 def _day(value: datetime.date) -> str | datetime.date:
-    return connection.ops.adapt_datefield_value(value)
+    # The stubs say str | None; it is never None for a date, and PostgreSQL's is the date.
+    return connection.ops.adapt_datefield_value(value)  # type: ignore[return-value]
 
 
 def _bytewise(column: str) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -221,7 +221,7 @@ def _insert_sqlite(rows: list[tuple]) -> None:
         )
 
 
-def _json(labels: dict[str, str]):
+def _json(labels: dict[str, str]) -> object:
     if connection.vendor == "postgresql":
         from psycopg.types.json import Jsonb
 
@@ -295,7 +295,15 @@ def retention_start(today: datetime.date | None = None) -> datetime.date:
 # --- Runs -----------------------------------------------------------------------------------
 
 
-def _start_run(*, kind: str, location: str, project_id: str = "", by, by_name: str, files=()):
+def _start_run(
+    *,
+    kind: str,
+    location: str,
+    project_id: str = "",
+    by: User | None,
+    by_name: str,
+    files: Iterable[dict[str, Any]] = (),
+) -> JobImportRun:
     return JobImportRun.objects.create(
         kind=kind, location=location[:64], project_id=project_id, started_by=by,
         started_by_name=by_name, files=list(files),
@@ -368,7 +376,13 @@ def _load(run: JobImportRun, items: Iterable[Located | BadInput], *, today: date
         run.save()
 
 
-def _run(run: JobImportRun, items: Iterable, *, today, describe: Callable[[Exception], str]):
+def _run(
+    run: JobImportRun,
+    items: Iterable[Located | BadInput],
+    *,
+    today: datetime.date,
+    describe: Callable[[Exception], str],
+) -> JobImportRun:
     """Load, or mark the run failed whatever stopped it: nothing is stored then."""
     try:
         _load(run, items, today=today)
@@ -394,7 +408,7 @@ def import_job_files(
     paths: Sequence[Path],
     *,
     location: str = "US",
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
     by_name: str = "",
     progress: Progress | None = None,
     today: datetime.date | None = None,
@@ -425,7 +439,7 @@ def import_job_rows(
     location: str,
     project_id: str = "",
     source: str = "bigquery",
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
     by_name: str = "",
     today: datetime.date | None = None,
     describe_error: Callable[[Exception], str] = _could_not,

@@ -7,11 +7,9 @@ import datetime
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from cost.billing.serializers import FIRST_YEAR, LAST_YEAR, YEARS_MESSAGE, amount
+from core.api import FIRST_YEAR, LAST_YEAR, YEARS_MESSAGE, AmountField
 from cost.usage.reports import GROUPINGS, LABEL_KEY
 
 DEFAULT_DAYS = 28
@@ -119,14 +117,6 @@ class ExpensiveQueriesParameters(UsageParameters):
 
 
 # --- Response shapes ----------------------------------------------------------------------
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class AmountField(serializers.Field):
-    """A Decimal amount as a fixed-point string, full precision (to the billionth)."""
-
-    def to_representation(self, value) -> str | None:
-        return amount(value)
 
 
 ALLOCATED = _(

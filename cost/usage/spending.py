@@ -367,7 +367,8 @@ def reconcile(*, since: datetime.date, until: datetime.date) -> Reconciliation:
     billed, unconverted = {}, 0
     for row in (
         facts.values("usage_date")
-        .annotate(
+        # The plugin takes these names for CostFact's properties; they name values() columns.
+        .annotate(  # type: ignore[no-redef]
             cost=Sum(cost_usd),
             credits=Sum(credits_usd),
             unconverted=Count("id", filter=Q(cost_usd_nanos__isnull=True) & ~usd),

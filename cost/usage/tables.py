@@ -121,13 +121,15 @@ def _covered(since: datetime.date, until: datetime.date) -> tuple:
     return (first, last) if first <= last else (None, None)
 
 
-def _as_date(value) -> datetime.date:
+def _as_date(value: datetime.date) -> datetime.date:
     # TruncWeek/TruncMonth of a date come back as dates on SQLite, datetimes on some
     # backends.
     return value.date() if isinstance(value, datetime.datetime) else value
 
 
-def _days_in(first: datetime.date, last: datetime.date, lo: datetime.date, hi: datetime.date):
+def _days_in(
+    first: datetime.date, last: datetime.date, lo: datetime.date, hi: datetime.date
+) -> int:
     start, end = max(first, lo), min(last, hi)
     return max((end - start).days + 1, 0)
 

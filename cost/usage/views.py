@@ -25,7 +25,7 @@ from django.utils.http import (
 from django.utils.translation import gettext as _
 from django.views import View
 
-from core.roles import Role, RoleRequiredMixin
+from core.roles import MANAGERS, RoleRequiredMixin
 from cost.charts import share_curve_svg
 from cost.models import BigQueryTable, JobImportRun, JobUsageDay, JobUser
 from cost.models.usage import MAX_PAIR_SET_SIZE, MAX_TRIPLE_SET_SIZE
@@ -50,7 +50,6 @@ from cost.usage.people import (
     mapping_counts,
 )
 
-MANAGERS = frozenset({Role.MANAGER})
 USERS_PER_PAGE = 100
 RUNS_PER_PAGE = 50
 RANKED_TABLES = 100

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from core.models import Team
 from core.openapi import StrictLimitOffsetPagination, error_responses
+from core.roles import MANAGERS_AND_FINANCE
 from roadmap.budgets.rules import budget_statuses
 from roadmap.budgets.serializers import (
     DAY,
@@ -27,7 +28,7 @@ from roadmap.budgets.serializers import (
     IncidentSerializer,
     parse_day,
 )
-from roadmap.items.api import PLANNERS, SlugFilter
+from roadmap.items.api import SlugFilter
 from roadmap.models import DataProduct, Incident, RoadmapItem
 
 # --- Error budgets ---------------------------------------------------------------------
@@ -71,7 +72,7 @@ PRODUCT_ID = OpenApiParameter(
 class DataProductViewSet(viewsets.ReadOnlyModelViewSet):
     """Data products with their objectives and their error budget today."""
 
-    allowed_roles = PLANNERS
+    allowed_roles = MANAGERS_AND_FINANCE
     serializer_class = DataProductSerializer
     pagination_class = StrictLimitOffsetPagination
     # Anything up to the next slash: an id that is not a number is a JSON 404, not the
@@ -187,7 +188,7 @@ INCIDENT_ID = OpenApiParameter(
 class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
     """Incidents: when, how bad, which products, what caused them and what fixes them."""
 
-    allowed_roles = PLANNERS
+    allowed_roles = MANAGERS_AND_FINANCE
     serializer_class = IncidentSerializer
     filterset_class = IncidentFilter
     pagination_class = StrictLimitOffsetPagination
@@ -223,7 +224,7 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
 class BudgetStatusViewSet(viewsets.ViewSet):
     """Every data product's error budget: used, remaining, burn rate, state and policy."""
 
-    allowed_roles = PLANNERS
+    allowed_roles = MANAGERS_AND_FINANCE
     filter_backends: list = []
     # Only `as_of` changes the figures: a misspelt parameter is refused, not ignored.
     known_parameters = frozenset({"as_of", "format"})

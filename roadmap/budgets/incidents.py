@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -89,9 +89,7 @@ class _Row:
     products: list[DataProduct]
 
 
-def import_incidents(
-    *, path: Path, by: AbstractBaseUser | None = None, dry_run: bool = False
-) -> ImportResult:
+def import_incidents(*, path: Path, by: User | None = None, dry_run: bool = False) -> ImportResult:
     """Check every row of the file, then create or update all its incidents in one
     transaction, or none (`dry_run`: only count what would change)."""
     name = str(path)
@@ -370,7 +368,7 @@ def _apply(
     rows: list[_Row],
     matched: dict[tuple[str, datetime.datetime], Incident],
     *,
-    by: AbstractBaseUser | None,
+    by: User | None,
     dry_run: bool,
 ) -> ImportResult:
     created = updated = unchanged = 0

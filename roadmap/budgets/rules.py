@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
@@ -226,7 +226,7 @@ def save_product(
 
 
 def save_incident(
-    *, incident: Incident, products: Iterable[DataProduct], by: AbstractBaseUser | None
+    *, incident: Incident, products: Iterable[DataProduct], by: User | None
 ) -> Incident:
     """Record a new incident (by `by`) or change one, with the products whose budget it
     spends, all or nothing: a half-saved incident would spend no budget at all."""

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
-from core.roles import Role, RoleRequiredMixin
+from core.roles import ANY_ROLE, MANAGERS, RoleRequiredMixin
 from roadmap.budgets.forms import DataProductForm, IncidentForm
 from roadmap.budgets.rules import (
     budget_rows,
@@ -23,15 +23,12 @@ from roadmap.budgets.rules import (
 )
 from roadmap.models import DataProduct, Incident, RoadmapItem
 
-MANAGERS = frozenset({Role.MANAGER})
-READERS = frozenset({Role.MANAGER, Role.REVIEWER, Role.FINANCE})
-
 
 class BudgetListView(RoleRequiredMixin, View):
     """Managers, Reviewers, Finance: every product's budget in its current period, the
     quarter's incidents, and the roadmap items that restore or spend each budget."""
 
-    allowed_roles = READERS
+    allowed_roles = ANY_ROLE
 
     def get(self, request: HttpRequest) -> HttpResponse:
         today = timezone.localdate()
@@ -50,7 +47,7 @@ class BudgetListView(RoleRequiredMixin, View):
 class ProductDetailView(RoleRequiredMixin, View):
     """Managers, Reviewers, Finance: one product, its objectives and all its incidents."""
 
-    allowed_roles = READERS
+    allowed_roles = ANY_ROLE
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         product = get_object_or_404(

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.apps import apps
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max
 
@@ -29,7 +29,7 @@ def save_interview(
     *,
     interview: StakeholderInterview,
     items: Iterable[RoadmapItem],
-    by: AbstractBaseUser | None,
+    by: User | None,
     seen: int | None = None,
 ) -> StakeholderInterview:
     """Create or change an interview with the items it asks for: one history record per

@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -222,7 +222,7 @@ def usage_summary(evidence: TableEvidence) -> str:
 def apply_usage_evidence(
     *,
     item: RoadmapItem,
-    by: AbstractBaseUser | None,
+    by: User | None,
     today: datetime.date,
     expected_version: int | None = None,
 ) -> RoadmapItem:

@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 from django.views import View
 
 from core.models import Team
-from core.roles import Role, RoleRequiredMixin
+from core.roles import MANAGERS, RoleRequiredMixin
 from roadmap.evidence.forms import InterviewForm, ItemTablesForm
 from roadmap.evidence.interviews import interview_version, save_interview
 from roadmap.evidence.tables import (
@@ -26,8 +26,6 @@ from roadmap.evidence.tables import (
 )
 from roadmap.items.planning import EditConflict
 from roadmap.models import ItemTable, RoadmapItem, StakeholderInterview
-
-MANAGERS = frozenset({Role.MANAGER})
 
 
 def _evidence_url(item: RoadmapItem) -> str:

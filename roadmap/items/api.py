@@ -2,12 +2,10 @@
 benefit (/api/v1/roadmap-items/) and the quarters with capacity and planned effort
 (/api/v1/quarters/), as the pages show them."""
 
-import re
 from collections.abc import Sequence
 from decimal import Decimal
 
 import django_filters
-from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db.models import Case, F, Prefetch, When
 from django.utils.translation import gettext_lazy as _
@@ -16,27 +14,18 @@ from rest_framework import viewsets
 
 from core.models import Team
 from core.openapi import StrictLimitOffsetPagination, error_responses
-from core.roles import Role
+from core.quarters import QUARTER_SHAPE, validate_exact_quarter_code
+from core.roles import MANAGERS_AND_FINANCE
 from roadmap.items.planning import OPEN_STATUSES, planned_weeks_by_quarter
 from roadmap.items.serializers import QuarterSerializer, RoadmapItemSerializer
 from roadmap.models import Quarter, RoadmapItem, TeamCapacity
 
-PLANNERS = frozenset({Role.FINANCE, Role.MANAGER})
-QUARTER_CODE = re.compile(r"20[0-9]{2}-Q[1-4]")
-QUARTER_CODE_PATTERN = f"^{QUARTER_CODE.pattern}$"
-
-
-def validate_quarter_code(value: str) -> None:
-    if not QUARTER_CODE.fullmatch(value):
-        raise ValidationError(
-            _("%(code)r is not a quarter; write it like 2027-Q1 (years 2000 to 2099)."),
-            params={"code": value},
-        )
+QUARTER_CODE_PATTERN = f"^{QUARTER_SHAPE}$"
 
 
 class QuarterCodeFilter(django_filters.CharFilter):
     def __init__(self, **kwargs) -> None:
-        super().__init__(strip=False, validators=[validate_quarter_code], **kwargs)
+        super().__init__(strip=False, validators=[validate_exact_quarter_code], **kwargs)
 
 
 class SlugFilter(django_filters.CharFilter):
@@ -79,7 +68,7 @@ ITEM_FILTER_PARAMETERS = [
         "target_quarter",
         str,
         OpenApiParameter.QUERY,
-        pattern=f"^({QUARTER_CODE.pattern})?$",
+        pattern=f"^({QUARTER_SHAPE})?$",
         description=_("Target quarter, e.g. 2027-Q1."),
     ),
 ]
@@ -108,7 +97,7 @@ ITEM_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description=_("The 
 class RoadmapItemViewSet(viewsets.ReadOnlyModelViewSet):
     """Roadmap items with their RICE and WSJF inputs and scores, cost and benefit."""
 
-    allowed_roles = PLANNERS
+    allowed_roles = MANAGERS_AND_FINANCE
     serializer_class = RoadmapItemSerializer
     filterset_class = RoadmapItemFilter
     pagination_class = StrictLimitOffsetPagination
@@ -174,7 +163,7 @@ QUARTER_ROLES_NOTE = _("Roles: Finance, Manager.")
 class QuarterViewSet(viewsets.ReadOnlyModelViewSet):
     """Quarters with team capacity and planned effort."""
 
-    allowed_roles = PLANNERS
+    allowed_roles = MANAGERS_AND_FINANCE
     serializer_class = QuarterSerializer
     pagination_class = StrictLimitOffsetPagination
     lookup_field = "code"

@@ -7,17 +7,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from core.forms import UserChoiceField
+from core.forms import FieldsetsMixin, UserChoiceField, validate_upload_size
+from core.quarters import parse_quarter_code, quarter_code
 from roadmap.items.history import current_values
-from roadmap.models import (
-    EDITABLE_FIELDS,
-    Quarter,
-    RoadmapItem,
-    dependency_graph,
-    dependency_loop,
-    parse_quarter_code,
-    quarter_code,
-)
+from roadmap.models import EDITABLE_FIELDS, Quarter, RoadmapItem, dependency_graph, dependency_loop
 
 
 def quarter_choices(*extra: str) -> list[tuple[str, str]]:
@@ -81,9 +74,11 @@ FIELDSETS = [
 ]
 
 
-class RoadmapItemForm(forms.ModelForm):
+class RoadmapItemForm(FieldsetsMixin, forms.ModelForm):
     """Create/edit form. `version` carries the version the editor loaded, so a save based
     on a stale copy is refused instead of overwriting someone else's change."""
+
+    fieldset_names = FIELDSETS
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     start_quarter = QuarterField(label=_("Start quarter"), required=False)
@@ -212,9 +207,6 @@ class RoadmapItemForm(forms.ModelForm):
         form.taken_fields, form.clashing_fields = taken, clashes
         return form
 
-    def fieldsets(self) -> list[tuple[str, list[forms.BoundField]]]:
-        return [(title, [self[name] for name in names]) for title, names in FIELDSETS]
-
 
 class RebasedForm(RoadmapItemForm):
     taken_fields: list[str]
@@ -250,7 +242,9 @@ class MoveItemForm(forms.Form):
 
 class ImportItemsForm(forms.Form):
     file = forms.FileField(
-        label=_("CSV file"), help_text=_("UTF-8, with the columns of an export.")
+        label=_("CSV file"),
+        help_text=_("UTF-8, with the columns of an export."),
+        validators=[validate_upload_size],
     )
 
 

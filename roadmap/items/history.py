@@ -8,8 +8,10 @@ when", with foreign keys and many-to-many values shown by name.
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.apps import apps
+from django.contrib.auth.models import User
 from django.db import models
 from simple_history.utils import get_m2m_field_name, get_m2m_reverse_field_name
 
@@ -56,7 +58,7 @@ class _Names:
         return self._names[model].get(pk, f"#{pk} (deleted)")
 
 
-def _user_label(record) -> str:
+def _user_label(record: Any) -> str:
     user = record.history_user
     if user is None:
         return "system"
@@ -64,21 +66,28 @@ def _user_label(record) -> str:
 
 
 def _field_meta(name: str) -> models.Field:
-    return RoadmapItem._meta.get_field(name)
+    # Always one of the item's own fields (history diffs, EDITABLE_FIELDS), never a reverse
+    # relation, which get_field's type also allows.
+    return RoadmapItem._meta.get_field(name)  # type: ignore[return-value]
 
 
-def _m2m_ids(rows: list[dict], field_name: str) -> list[int]:
+def _related_model(meta: models.Field) -> type[models.Model]:
+    # A relation of a loaded model: the class itself, not "self" or None as the type allows.
+    return meta.related_model  # type: ignore[return-value]
+
+
+def _m2m_ids(rows: list[dict[str, Any]], field_name: str) -> list[int]:
     other = get_m2m_reverse_field_name(_field_meta(field_name))
     return sorted(row[other] for row in rows)
 
 
-def _display(field_name: str, value, names: _Names) -> str:
+def _display(field_name: str, value: Any, names: _Names) -> str:
     meta = _field_meta(field_name)
     if meta.many_to_many:
-        labels = [names.name(meta.related_model, pk) for pk in _m2m_ids(value, field_name)]
+        labels = [names.name(_related_model(meta), pk) for pk in _m2m_ids(value, field_name)]
         return ", ".join(labels) or "—"
     if meta.is_relation:
-        return names.name(meta.related_model, value)
+        return names.name(_related_model(meta), value)
     if value in (None, ""):
         return "—"
     if meta.choices:
@@ -86,24 +95,24 @@ def _display(field_name: str, value, names: _Names) -> str:
     return str(value)
 
 
-def _diffs(new, old) -> list:
+def _diffs(new: Any, old: Any) -> list[Any]:
     delta = new.diff_against(old)
     return [change for change in delta.changes if change.field not in HIDDEN_FIELDS]
 
 
-def _collect(changes: list, names: _Names) -> None:
+def _collect(changes: list[Any], names: _Names) -> None:
     for change in changes:
         meta = _field_meta(change.field)
         if meta.many_to_many:
             for rows in (change.old, change.new):
                 for pk in _m2m_ids(rows, change.field):
-                    names.want(meta.related_model, pk)
+                    names.want(_related_model(meta), pk)
         elif meta.is_relation:
-            names.want(meta.related_model, change.old)
-            names.want(meta.related_model, change.new)
+            names.want(_related_model(meta), change.old)
+            names.want(_related_model(meta), change.new)
 
 
-def _field_changes(changes: list, names: _Names) -> list[FieldChange]:
+def _field_changes(changes: list[Any], names: _Names) -> list[FieldChange]:
     return [
         FieldChange(
             field=change.field,
@@ -119,7 +128,7 @@ def item_history(item: RoadmapItem) -> list[ChangeSet]:
     """Newest first: one entry per save that changed something visible."""
     records = list(item.history.select_related("history_user").order_by("history_date", "pk"))
     names = _Names()
-    raw: list[tuple[object, str, list]] = []
+    raw: list[tuple[Any, str, list[Any]]] = []
     previous = None
     for record in records:
         if previous is None or record.history_type == "+":
@@ -162,7 +171,7 @@ def changes_since(item: RoadmapItem, version: int) -> ChangeSet | None:
     )
 
 
-def values_at_version(item: RoadmapItem, version: int, fields: list[str]) -> dict | None:
+def values_at_version(item: RoadmapItem, version: int, fields: list[str]) -> dict[str, Any] | None:
     """The item's field values (foreign keys as ids, many-to-many as sets of ids) as they
     were when `version` was saved; None if no record of that version is kept."""
     record = item.history.filter(version=version).order_by("-history_date", "-pk").first()
@@ -179,7 +188,7 @@ def values_at_version(item: RoadmapItem, version: int, fields: list[str]) -> dic
     return values
 
 
-def current_values(item: RoadmapItem, fields: list[str]) -> dict:
+def current_values(item: RoadmapItem, fields: list[str]) -> dict[str, Any]:
     values = {}
     for name in fields:
         meta = _field_meta(name)
@@ -194,7 +203,7 @@ def _through_fields(name: str) -> list[str]:
     return [get_m2m_reverse_field_name(_field_meta(name))]
 
 
-def record_history_in_bulk(items: list[RoadmapItem], *, by) -> None:
+def record_history_in_bulk(items: list[RoadmapItem], *, by: User | None) -> None:
     """One historical record per item, for changes written with bulk_update.
 
     django-simple-history's bulk helpers leave out many-to-many fields, which would make
@@ -205,7 +214,7 @@ def record_history_in_bulk(items: list[RoadmapItem], *, by) -> None:
     by_item = {record.id: record for record in records}
     historical = RoadmapItem.history.model
     for name in ("requesting_teams", "depends_on"):
-        through = RoadmapItem._meta.get_field(name).remote_field.through
+        through = RoadmapItem._meta.get_field(name).remote_field.through  # type: ignore[union-attr]  # a ManyToManyField
         own, other = _through_names(name)
         m2m_history = apps.get_model("roadmap", f"{historical.__name__}_{name}")
         rows = through.objects.filter(**{f"{own}__in": list(by_item)}).values_list(

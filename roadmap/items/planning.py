@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import models, transaction
 from django.db.models import F
 from django.urls import reverse
@@ -54,7 +54,7 @@ def save_item(
     requesting_teams: Iterable[Team],
     depends_on: Iterable[RoadmapItem],
     expected_version: int | None,
-    by: AbstractBaseUser,
+    by: User,
 ) -> RoadmapItem:
     """Create or update an item, refusing the save if the item moved past `expected_version`.
 
@@ -62,13 +62,14 @@ def save_item(
     on both PostgreSQL and SQLite; the loser gets EditConflict describing what changed.
     The save leaves exactly one history record, many-to-many fields included.
     """
-    item._history_user = by
+    item._history_user = by  # type: ignore[attr-defined]  # read by simple_history's save
     _save_new_quarters(item)
     was_open = None
     if item.pk is None:
         item.version = 1
     else:
-        won = RoadmapItem.objects.filter(pk=item.pk, version=expected_version).update(
+        # version=None matches no row: an existing item saved without a version conflicts.
+        won = RoadmapItem.objects.filter(pk=item.pk, version=expected_version).update(  # type: ignore[misc]
             version=F("version") + 1
         )
         if not won:
@@ -78,6 +79,7 @@ def save_item(
                 changes_since(current, expected_version or 0),
                 values_at_version(current, expected_version or 0, EDITABLE_FIELDS),
             )
+        assert expected_version is not None  # noqa: S101 -- the UPDATE above matched it
         item.version = expected_version + 1
         # Rank is never edited through this path; keep whatever reordering did meanwhile.
         item.rank, old_status = RoadmapItem.objects.values_list("rank", "status").get(pk=item.pk)
@@ -89,13 +91,13 @@ def save_item(
 
     # Many-to-many changes would each leave a record of their own (and a half-changed
     # state in between); write them silently, then record the whole item once.
-    item.skip_history_when_saving = True
+    item.skip_history_when_saving = True  # type: ignore[attr-defined]  # simple_history's flag
     try:
         item.save()
         _set_if_changed(item, "requesting_teams", requesting_teams)
         _set_if_changed(item, "depends_on", depends_on)
     finally:
-        del item.skip_history_when_saving
+        del item.skip_history_when_saving  # type: ignore[attr-defined]
     item.save(update_fields=["updated_at"])
     if was_open is not None and was_open != is_open:
         normalise_ranks(by=by)
@@ -119,7 +121,7 @@ def _set_if_changed(item: RoadmapItem, name: str, objects: Iterable) -> None:
 
 
 @transaction.atomic
-def move_item(*, item: RoadmapItem, to_rank: int, by: AbstractBaseUser) -> RoadmapItem:
+def move_item(*, item: RoadmapItem, to_rank: int, by: User) -> RoadmapItem:
     """Put an open item at priority `to_rank` (1 = top) and renumber the open items 1..n."""
     ordered = list(
         RoadmapItem.objects.select_for_update()
@@ -137,7 +139,7 @@ def move_item(*, item: RoadmapItem, to_rank: int, by: AbstractBaseUser) -> Roadm
     return moving
 
 
-def apply_ranks(wanted: dict[int, int], *, by: AbstractBaseUser | None) -> None:
+def apply_ranks(wanted: dict[int, int], *, by: User | None) -> None:
     """Put items at the ranks a sheet asked for, then renumber the open items 1..n.
     An item given a rank goes before one that already held that rank."""
     ordered = list(
@@ -149,7 +151,7 @@ def apply_ranks(wanted: dict[int, int], *, by: AbstractBaseUser | None) -> None:
     _renumber(ordered, by=by)
 
 
-def normalise_ranks(*, by: AbstractBaseUser | None) -> None:
+def normalise_ranks(*, by: User | None) -> None:
     """Renumber open items 1..n in their current order (after an import, say)."""
     ordered = list(
         RoadmapItem.objects.select_for_update()
@@ -159,7 +161,7 @@ def normalise_ranks(*, by: AbstractBaseUser | None) -> None:
     _renumber(ordered, by=by)
 
 
-def _renumber(ordered: Sequence[RoadmapItem], *, by: AbstractBaseUser | None) -> None:
+def _renumber(ordered: Sequence[RoadmapItem], *, by: User | None) -> None:
     changed = []
     for rank, candidate in enumerate(ordered, start=1):
         if candidate.rank != rank:
@@ -193,7 +195,7 @@ class QuarterColumn:
 
     @property
     def over_by_weeks(self) -> Decimal | None:
-        if not self.over_committed:
+        if not self.over_committed or self.capacity_weeks is None:
             return None
         return self.planned_weeks - self.capacity_weeks
 
@@ -266,8 +268,8 @@ def build_board(*, first_code: str, count: int = 4) -> Board:
         people = item.people_cost()
         card = None
         for index in span:
-            column = position.get(index)
-            if column is None:
+            at = position.get(index)
+            if at is None:
                 continue
             card = card or Card(
                 title=item.title,
@@ -278,11 +280,11 @@ def build_board(*, first_code: str, count: int = 4) -> Board:
                 owner=item.owner.get_username() if item.owner else "",
                 effort_weeks=item.effort_weeks,
             )
-            cells[item.theme_id][column].append(card)
-            columns[column].planned_weeks += share
-            columns[column].item_count += 1
+            cells[item.theme_id][at].append(card)
+            columns[at].planned_weeks += share
+            columns[at].item_count += 1
             if people is not None:
-                costs[column].append(people * (Decimal(1) / len(span)))
+                costs[at].append(people * (Decimal(1) / len(span)))
     for column, column_costs in zip(columns, costs, strict=True):
         column.people_cost = totals_by_currency(column_costs)
         column.planned_weeks = column.planned_weeks.quantize(Decimal("0.1"))

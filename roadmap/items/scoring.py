@@ -54,8 +54,7 @@ def wsjf(
     job_size: int | None,
 ) -> Decimal | None:
     """Cost of delay (the three values summed) / job size, rounded to 0.01."""
-    parts = (business_value, time_criticality, risk_reduction, job_size)
-    if any(part is None for part in parts) or not job_size:
+    if business_value is None or time_criticality is None or risk_reduction is None or not job_size:
         return None
     cost_of_delay = Decimal(business_value + time_criticality + risk_reduction)
     return (cost_of_delay / Decimal(job_size)).quantize(SCORE_PLACES, ROUND_HALF_UP)

@@ -12,11 +12,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -88,7 +90,7 @@ def _cell(item: RoadmapItem, column: str) -> str:
     return _text(getattr(item, column))
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
@@ -124,7 +126,7 @@ def export_items(items: Iterable[RoadmapItem], out: io.TextIOBase) -> None:
         writer.writerow([_defuse(column, _cell(item, column)) for column in EXPORT_COLUMNS])
 
 
-def items_for_export():
+def items_for_export() -> QuerySet[RoadmapItem]:
     return (
         RoadmapItem.objects.with_related()
         .prefetch_related("requesting_teams", "depends_on")
@@ -167,11 +169,12 @@ class ItemRowForm(RoadmapItemForm):
     class Meta(RoadmapItemForm.Meta):
         fields = [*ITEM_FIELDS, "rank"]
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = get_user_model().objects.all()
+        # self.fields holds them as forms.Field; these two are model choice fields.
+        self.fields["owner"].queryset = get_user_model().objects.all()  # type: ignore[attr-defined]
         # A sheet may point at any item, dropped ones included (an export does).
-        self.fields["depends_on"].queryset = RoadmapItem.objects.exclude(pk=self.instance.pk)
+        self.fields["depends_on"].queryset = RoadmapItem.objects.exclude(pk=self.instance.pk)  # type: ignore[attr-defined]
         self.fields["depends_on"].error_messages["invalid_choice"] = gettext_lazy(
             "No roadmap item with id “%(value)s”."
         )
@@ -204,7 +207,7 @@ def _row_data(row: dict[str | None, str], instance: RoadmapItem | None) -> Multi
         for column, value in row.items()
         if column is not None and column in IMPORTED_COLUMNS
     }
-    data = MultiValueDict()
+    data: MultiValueDict[str, str] = MultiValueDict()
     for column in IMPORTED_COLUMNS:
         if column in ("id", "version"):
             continue
@@ -245,9 +248,12 @@ def _two_places(value: str) -> str:
         return value
 
 
-def _snapshot(item: RoadmapItem, teams: Iterable, depends: Iterable) -> tuple:
+def _snapshot(
+    item: RoadmapItem, teams: Iterable[Team], depends: Iterable[RoadmapItem]
+) -> tuple[Any, ...]:
     """Everything an import can change, to tell an unchanged row from an edited one."""
-    fields = [RoadmapItem._meta.get_field(name) for name in [*ITEM_FIELDS, "rank"]]
+    # The item's own fields, which get_field(name) cannot type by a variable name.
+    fields: list[Any] = [RoadmapItem._meta.get_field(name) for name in [*ITEM_FIELDS, "rank"]]
     values = tuple(getattr(item, field.attname) for field in fields if not field.many_to_many)
     return values, frozenset(t.pk for t in teams), frozenset(d.pk for d in depends)
 
@@ -315,7 +321,8 @@ def _check_row(
     form = ItemRowForm(data=_row_data(row, instance), instance=instance or RoadmapItem())
     if not form.is_valid():
         errors += [
-            RowError(line, "-" if field == "__all__" else field, message)
+            # An ErrorList yields its messages (str or lazy str), not ValidationErrors.
+            RowError(line, "-" if field == "__all__" else field, message)  # type: ignore[arg-type]
             for field, messages in form.errors.items()
             for message in messages
         ]
@@ -324,7 +331,7 @@ def _check_row(
     return _Row(line, form, instance.version if instance else None, before), []
 
 
-def import_items(*, data: bytes, by: AbstractBaseUser) -> ImportResult:
+def import_items(*, data: bytes, by: User) -> ImportResult:
     """Validate every row, then write all of them in one transaction, or none."""
     lines = _NumberedLines(_decode(data))
     reader = csv.DictReader(lines)
@@ -383,7 +390,7 @@ class _NumberedLines:
 
 
 @transaction.atomic
-def _write(rows: list[_Row], *, by: AbstractBaseUser) -> ImportResult:
+def _write(rows: list[_Row], *, by: User) -> ImportResult:
     created = updated = unchanged = 0
     ranks: dict[int, int] = {}
     lines: dict[int, int] = {}

@@ -7,7 +7,6 @@ from roadmap.models.items import (
     CURRENCY_CODE,
     EDITABLE_FIELDS,
     HEX_COLOUR,
-    QUARTER_CODE,
     Quarter,
     QuarterQuerySet,
     RoadmapItem,
@@ -18,10 +17,6 @@ from roadmap.models.items import (
     default_currency,
     dependency_graph,
     dependency_loop,
-    parse_quarter_code,
-    quarter_bounds,
-    quarter_code,
-    quarter_index,
     validate_url_lines,
 )
 from roadmap.models.reviews import (
@@ -41,7 +36,6 @@ __all__ = [
     "CURRENCY_CODE",
     "EDITABLE_FIELDS",
     "HEX_COLOUR",
-    "QUARTER_CODE",
     "ChangeReason",
     "Commitment",
     "DataProduct",
@@ -67,9 +61,5 @@ __all__ = [
     "dependency_graph",
     "dependency_loop",
     "pain_point_lines",
-    "parse_quarter_code",
-    "quarter_bounds",
-    "quarter_code",
-    "quarter_index",
     "validate_url_lines",
 ]

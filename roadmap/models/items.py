@@ -16,41 +16,15 @@ from simple_history.models import HistoricalRecords
 
 from core.models import Team
 from core.money import CURRENCY_CODE, Money, currency_validator, default_currency
+from core.quarters import (
+    parse_quarter_code,
+    quarter_bounds,
+    quarter_code,
+    quarter_index,
+)
 from roadmap.items import scoring
 
-# Planning years only: a typo such as 0207-Q1 is refused rather than stored.
-QUARTER_CODE = re.compile(r"^(?P<year>20\d\d)-Q(?P<number>[1-4])$")
 HEX_COLOUR = r"^#[0-9a-fA-F]{6}$"
-
-
-def parse_quarter_code(code: str) -> tuple[int, int]:
-    """'2027-Q1' -> (2027, 1); raises ValidationError naming the expected shape."""
-    match = QUARTER_CODE.match(code.strip().upper()) if code else None
-    if not match:
-        raise ValidationError(
-            _("%(code)r is not a quarter; write it like 2027-Q1 (years 2000 to 2099)."),
-            params={"code": code},
-        )
-    return int(match["year"]), int(match["number"])
-
-
-def quarter_index(year: int, number: int) -> int:
-    """A running number of quarters, so that 'three quarters later' is plain arithmetic."""
-    return year * 4 + number - 1
-
-
-def quarter_code(index: int) -> str:
-    return f"{index // 4}-Q{index % 4 + 1}"
-
-
-def quarter_bounds(year: int, number: int) -> tuple[datetime.date, datetime.date]:
-    start = datetime.date(year, 3 * number - 2, 1)
-    end = (
-        datetime.date(year, 12, 31)
-        if number == 4
-        else datetime.date(year, 3 * number + 1, 1) - datetime.timedelta(days=1)
-    )
-    return start, end
 
 
 class QuarterQuerySet(models.QuerySet):

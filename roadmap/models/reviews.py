@@ -1,7 +1,10 @@
 """Review sessions: the quarterly alignment review, its frozen snapshot of the roadmap,
 the reviewers' comments and votes, and the decisions and commitments taken."""
 
+from typing import Any
+
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -15,13 +18,13 @@ class FrozenSnapshotError(Exception):
     """A snapshot row is never changed once written."""
 
 
-class ReviewSessionQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "ReviewSessionQuerySet":
+class ReviewSessionQuerySet(models.QuerySet["ReviewSession"]):
+    def visible_to(self, user: User) -> "ReviewSessionQuerySet":
         """Managers see every session; a reviewer sees the sessions they are invited to,
         once opened (a draft is the manager's work in progress)."""
-        from core.roles import Role, has_role
+        from core.roles import MANAGERS, has_role
 
-        if has_role(user, {Role.MANAGER}):
+        if has_role(user, MANAGERS):
             return self
         return self.filter(reviewers=user).exclude(status=ReviewSession.Status.DRAFT)
 
@@ -93,7 +96,12 @@ class ReviewSession(models.Model):
         return self.status in (self.Status.OPEN, self.Status.HELD)
 
     def next_status(self) -> str | None:
-        order = [self.Status.DRAFT, self.Status.OPEN, self.Status.HELD, self.Status.CLOSED]
+        order: list[str] = [
+            self.Status.DRAFT,
+            self.Status.OPEN,
+            self.Status.HELD,
+            self.Status.CLOSED,
+        ]
         index = order.index(self.status)
         return order[index + 1] if index + 1 < len(order) else None
 
@@ -124,7 +132,7 @@ class ReviewItem(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise FrozenSnapshotError(f"{self} belongs to a snapshot and cannot change")
         super().save(*args, **kwargs)
@@ -355,7 +363,7 @@ class ReviewPack(models.Model):
     def __str__(self) -> str:
         return f"{self.session.title} pack v{self.version}"
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise FrozenSnapshotError(f"{self} is a kept version and cannot change")
         super().save(*args, **kwargs)

@@ -4,7 +4,7 @@ number of items and comments. Review packs read the same structure."""
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from roadmap.models import (
     ChangeReason,
@@ -125,7 +125,7 @@ def _earlier_texts(session: ReviewSession) -> dict[int, list[str]]:
     return {key: bodies[:-1] for key, bodies in texts.items() if len(bodies) > 1}
 
 
-def build_session_page(*, session: ReviewSession, user: AbstractBaseUser) -> SessionPage:
+def build_session_page(*, session: ReviewSession, user: User) -> SessionPage:
     manager = is_manager(user)
     items = list(session.items.select_related("item").order_by("position"))
     comments = list(

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
-from core.roles import Role, has_role
+from core.roles import MANAGERS, REVIEWERS, has_role
 from roadmap.models import (
     ChangeReason,
     Commitment,
@@ -43,27 +43,27 @@ class ReviewStateError(Exception):
     """Not in this state of the session (shown to the user as it is)."""
 
 
-def is_manager(user) -> bool:
-    return has_role(user, {Role.MANAGER})
+def is_manager(user: User | AnonymousUser) -> bool:
+    return has_role(user, MANAGERS)
 
 
-def can_view(session: ReviewSession, user) -> bool:
+def can_view(session: ReviewSession, user: User | AnonymousUser) -> bool:
     """Managers see every session; reviewers the ones they are invited to, once opened."""
     if is_manager(user):
         return True
     return (
-        has_role(user, {Role.REVIEWER})
+        has_role(user, REVIEWERS)
         and session.is_frozen
         and session.reviewers.filter(pk=user.pk).exists()
     )
 
 
-def _require_manager(user) -> None:
+def _require_manager(user: User | AnonymousUser) -> None:
     if not is_manager(user):
         raise ReviewRefused(_("Only a manager can do this."))
 
 
-def _require_participant(session: ReviewSession, user) -> None:
+def _require_participant(session: ReviewSession, user: User | AnonymousUser) -> None:
     if not can_view(session, user):
         raise ReviewRefused(_("You are not invited to this review."))
 
@@ -72,7 +72,7 @@ def _require_participant(session: ReviewSession, user) -> None:
 
 
 @transaction.atomic
-def advance_session(*, session_id: int, from_status: str, by: AbstractBaseUser) -> ReviewSession:
+def advance_session(*, session_id: int, from_status: str, by: User) -> ReviewSession:
     """draft -> open (freezes the snapshot, tells the reviewers) -> held -> closed (locks
     comments and decisions). `from_status` is the state the manager saw: a second click,
     or another manager's move in between, is refused instead of skipping a state."""
@@ -107,7 +107,7 @@ def advance_session(*, session_id: int, from_status: str, by: AbstractBaseUser) 
 # --- Comments ------------------------------------------------------------------------------
 
 
-def _mentioned_users(body: str, session: ReviewSession) -> list[AbstractBaseUser]:
+def _mentioned_users(body: str, session: ReviewSession) -> list[User]:
     """The people named with @username who can read the session: the text is emailed to
     them, so a mention never sends it to someone the session is closed to."""
     names = set(MENTION.findall(body))
@@ -123,7 +123,7 @@ def _locked(session_id: int) -> ReviewSession:
     return ReviewSession.objects.select_for_update().select_related("quarter").get(pk=session_id)
 
 
-def _can_comment(session: ReviewSession, user) -> None:
+def _can_comment(session: ReviewSession, user: User) -> None:
     _require_participant(session, user)
     if session.accepts_comments:
         return
@@ -139,7 +139,7 @@ def _can_comment(session: ReviewSession, user) -> None:
 def add_comment(
     *,
     session: ReviewSession,
-    author: AbstractBaseUser,
+    author: User,
     body: str,
     kind: str = "",
     review_item: ReviewItem | None = None,
@@ -171,7 +171,7 @@ def add_comment(
     return comment
 
 
-def _own_open_comment(comment: ReviewComment, user) -> None:
+def _own_open_comment(comment: ReviewComment, user: User) -> None:
     comment.session = _locked(comment.session_id)
     # Read again under the lock: a resolve or delete since the page loaded must stand.
     comment.refresh_from_db(fields=["body", "kind", "deleted_at", "resolved_at", "resolved_by"])
@@ -185,7 +185,7 @@ def _own_open_comment(comment: ReviewComment, user) -> None:
 
 @transaction.atomic
 def edit_comment(
-    *, comment: ReviewComment, by: AbstractBaseUser, body: str, kind: str | None = None
+    *, comment: ReviewComment, by: User, body: str, kind: str | None = None
 ) -> ReviewComment:
     """Change one's own comment while the session is open; the earlier text stays in the
     comment's history."""
@@ -207,7 +207,7 @@ def edit_comment(
 
 
 @transaction.atomic
-def delete_comment(*, comment: ReviewComment, by: AbstractBaseUser) -> None:
+def delete_comment(*, comment: ReviewComment, by: User) -> None:
     """Hide one's own comment; it is kept (and its replies stay visible)."""
     _own_open_comment(comment, by)
     comment.deleted_at = timezone.now()
@@ -215,9 +215,7 @@ def delete_comment(*, comment: ReviewComment, by: AbstractBaseUser) -> None:
 
 
 @transaction.atomic
-def resolve_thread(
-    *, comment: ReviewComment, by: AbstractBaseUser, reply: str = ""
-) -> ReviewComment:
+def resolve_thread(*, comment: ReviewComment, by: User, reply: str = "") -> ReviewComment:
     """The manager closes a thread, usually with an answer."""
     _require_manager(by)
     thread = comment.parent or comment
@@ -236,9 +234,7 @@ def resolve_thread(
 
 
 @transaction.atomic
-def cast_vote(
-    *, review_item: ReviewItem, reviewer: AbstractBaseUser, value: int, urgency: int
-) -> PriorityVote:
+def cast_vote(*, review_item: ReviewItem, reviewer: User, value: int, urgency: int) -> PriorityVote:
     session = _locked(review_item.session_id)
     if not session.reviewers.filter(pk=reviewer.pk).exists():
         raise ReviewRefused(_("Only invited reviewers vote."))
@@ -292,7 +288,7 @@ def vote_summaries(items: Sequence[ReviewItem], votes: Sequence[PriorityVote]) -
     # shift every rank after it and invent a disagreement.
     ranked = [item for item in by_reviewers if item.rank is not None]
     reviewers_rank = {item.pk: index for index, item in enumerate(ranked, start=1)}
-    ranked_by_manager = sorted(ranked, key=lambda item: item.rank)
+    ranked_by_manager = sorted(ranked, key=lambda item: item.rank)  # type: ignore[arg-type,return-value]  # all ranked
     manager_rank = {item.pk: index for index, item in enumerate(ranked_by_manager, start=1)}
     summaries = []
     for index, item in enumerate(by_reviewers, start=1):
@@ -319,7 +315,7 @@ def vote_summaries(items: Sequence[ReviewItem], votes: Sequence[PriorityVote]) -
 class CommitmentInput:
     description: str
     due_quarter: Quarter
-    owner: AbstractBaseUser | None = None
+    owner: User | None = None
     promised_status: str = Commitment.Promise.DONE
 
 
@@ -330,7 +326,7 @@ def record_decision(
     outcome: str,
     rationale: str,
     commitments: Sequence[CommitmentInput],
-    by: AbstractBaseUser,
+    by: User,
 ) -> Decision:
     """Record (or revise) the decision on an item, with its commitments, which replace
     the earlier ones. Refused once the session is closed."""
@@ -367,7 +363,7 @@ def record_decision(
 
 @transaction.atomic
 def set_change_reason(
-    *, session: ReviewSession, item_key: int, kind: str, note: str, by: AbstractBaseUser
+    *, session: ReviewSession, item_key: int, kind: str, note: str, by: User
 ) -> ChangeReason | None:
     """Why an item changed since the previous review; an empty kind removes the reason."""
     _require_manager(by)
@@ -397,7 +393,7 @@ def _link(session: ReviewSession, anchor: str = "") -> str:
     return f"{settings.QUARTERDECK_BASE_URL}{session.get_absolute_url()}{anchor}"
 
 
-def _notify_opened(session: ReviewSession, recipients: Sequence[AbstractBaseUser]) -> None:
+def _notify_opened(session: ReviewSession, recipients: Sequence[User]) -> None:
     for user in recipients:
         send_mail(
             _subject(_("Review open: %(title)s") % {"title": session.title}),
@@ -417,8 +413,8 @@ def _notify_opened(session: ReviewSession, recipients: Sequence[AbstractBaseUser
 
 def _notify_comment(
     comment: ReviewComment,
-    mentioned: Sequence[AbstractBaseUser],
-    thread_author: AbstractBaseUser | None,
+    mentioned: Sequence[User],
+    thread_author: User | None,
 ) -> None:
     session, author = comment.session, comment.author
     name = author.get_full_name() or author.get_username()
@@ -437,7 +433,7 @@ def _notify_comment(
             )
             told.add(user.pk)
     answered = thread_author and thread_author.pk not in {author.pk, *told}
-    if answered and thread_author.email:
+    if answered and thread_author is not None and thread_author.email:
         send_mail(
             _subject(
                 _("%(name)s answered your comment in %(title)s")

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.views import View
 
-from core.roles import Role, RoleRequiredMixin
+from core.roles import MANAGERS, PARTICIPANTS, REVIEWERS, RoleRequiredMixin
 from roadmap.models import ReviewComment, ReviewItem, ReviewPack, ReviewSession
 from roadmap.reviews.forms import (
     ChangeReasonForm,
@@ -40,9 +40,6 @@ from roadmap.reviews.rules import (
     set_change_reason,
 )
 from roadmap.reviews.track_record import all_commitments, check_commitments, track_record
-
-MANAGERS = frozenset({Role.MANAGER})
-PARTICIPANTS = frozenset({Role.MANAGER, Role.REVIEWER})
 
 
 def _session(request: HttpRequest, pk: int) -> ReviewSession:
@@ -262,7 +259,7 @@ class CommentResolveView(ReviewActionMixin, View):
 class VoteView(ReviewActionMixin, View):
     """Invited reviewers, while the session is open: value and urgency of one item."""
 
-    allowed_roles = frozenset({Role.REVIEWER})
+    allowed_roles = REVIEWERS
 
     def post(self, request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
         session = _session(request, pk)

@@ -6,7 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from core.money import CurrencyMismatch, Money, totals_by_currency
-from roadmap.models import Quarter, RoadmapItem, parse_quarter_code
+from core.quarters import parse_quarter_code
+from roadmap.models import Quarter, RoadmapItem
 from tests.roadmap.factories import RoadmapItemFactory, TeamFactory, quarter
 
 

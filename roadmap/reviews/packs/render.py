@@ -5,7 +5,7 @@ import datetime
 import hashlib
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max
 from django.template.loader import render_to_string
@@ -73,7 +73,7 @@ def render_pack(content: PackContent, *, generated_at: datetime.datetime) -> Bui
 
 
 def build_review_pack(
-    *, session: ReviewSession, by: AbstractBaseUser | None, as_of: datetime.datetime | None = None
+    *, session: ReviewSession, by: User | None, as_of: datetime.datetime | None = None
 ) -> ReviewPack:
     """Build the pack (all three formats) and keep it as the session's next version."""
     as_of = as_of or timezone.now()

@@ -248,3 +248,20 @@ def test_as_of_a_day_means_the_end_of_that_day():
     assert params.is_valid(), params.errors
     expected = datetime.datetime(2026, 11, 20, 23, 59, 59, 999999, tzinfo=datetime.UTC)
     assert params.validated_data["as_of"] == expected
+
+
+def test_cost_endpoints_refuse_a_single_valued_parameter_given_twice_or_empty(finance, export):
+    """The same rules as every other endpoint (core.api.parameters): before, cost-reports
+    silently took the last `from` of two and read an empty value as none."""
+    response = finance.get(reverse("cost-report") + "?from=2020-11-01&from=2020-11-09")
+    assert response.status_code == 400
+    assert response.json() == {"from": ["Give this parameter once."]}
+    response = finance.get(reverse("cost-fact-list") + "?project=&focus=1")
+    assert response.status_code == 400
+    assert response.json() == {"project": ["Give a value, or leave the parameter out."]}
+
+
+def test_a_list_parameter_may_be_repeated(finance, export):
+    repeated = finance.get(reverse("cost-report") + "?group_by=invoice_month&group_by=service")
+    assert repeated.status_code == 200, repeated.content
+    assert repeated.json() == report(finance, group_by="invoice_month,service")

@@ -570,3 +570,14 @@ def test_usage_link_is_in_the_navigation_for_managers_only(manager_client, clien
     assert (
         f'href="{usage}"' not in client_for(finance).get(reverse("cost:overview")).content.decode()
     )
+
+
+def test_a_mapping_file_over_the_upload_limit_is_refused_and_nothing_changes(manager_client, jobs):
+    from core.forms import MAX_UPLOAD_BYTES
+
+    before = list(JobUser.objects.values_list("email", "team_id"))
+    upload = _file("teams.csv", "email,team\n", extra=b"x" * MAX_UPLOAD_BYTES)
+    response = manager_client.post(reverse("cost:job-user-import"), {"file": upload})
+    assert response.status_code == 400
+    assert "The file is larger than 5 MB." in text_of(response)
+    assert list(JobUser.objects.values_list("email", "team_id")) == before

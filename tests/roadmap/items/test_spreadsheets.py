@@ -324,3 +324,13 @@ def test_text_starting_with_an_apostrophe_round_trips(manager_client, roadmap):
     result = import_items(data=export(manager_client), by=item.owner)
     assert result.unchanged == 2
     assert RoadmapItem.objects.get(pk=item.pk).title == "'-- not a formula"
+
+
+def test_a_file_over_the_upload_limit_is_refused_and_nothing_is_imported(manager_client, roadmap):
+    from core.forms import MAX_UPLOAD_BYTES
+
+    before = RoadmapItem.objects.count()
+    response = upload(manager_client, b"title\n" + b"x" * MAX_UPLOAD_BYTES)
+    assert response.status_code == 400
+    assert "The file is larger than 5 MB." in response.content.decode()
+    assert RoadmapItem.objects.count() == before
