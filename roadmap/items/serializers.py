@@ -132,7 +132,7 @@ class TeamCapacitySerializer(serializers.ModelSerializer):
 
 class QuarterSerializer(serializers.ModelSerializer):
     """A quarter with its capacity and planned effort. The view sets `capacity_weeks` and
-    `planned_weeks` on each quarter (roadmap.api.with_planning)."""
+    `planned_weeks` on each quarter (roadmap.items.api.with_planning)."""
 
     capacity = TeamCapacitySerializer(
         source="capacities", many=True, read_only=True, help_text=_("Person-weeks per team.")
