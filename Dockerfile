@@ -17,9 +17,12 @@ RUN apt-get update \
 RUN useradd --create-home --uid 1000 quarterdeck
 WORKDIR /app
 
+COPY requirements.lock ./
+# The pinned, hashed runtime versions CI tested (no test or lint tools).
+RUN pip install --require-hashes -r requirements.lock
 COPY . .
 # Editable install keeps the code in /app, where settings find templates/ and static/.
-RUN pip install -e . \
+RUN pip install --no-deps -e . \
     && SECRET_KEY=collectstatic-only-not-a-real-key-0123456789abcdef ALLOWED_HOSTS=localhost \
        python manage.py collectstatic --noinput \
     && chown -R quarterdeck:quarterdeck /app

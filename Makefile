@@ -2,18 +2,19 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-# Installs exactly what requirements.lock pins (with hashes), so a clone next month gets
+# Installs exactly what requirements-dev.lock pins (with hashes), so a clone next month gets
 # the versions CI tested; `make lock` refreshes the pins from pyproject.toml's ranges.
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
+# requirements.lock is the runtime subset, for the production image.
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-dev.lock | cksum | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: run test lint bench venv system-packages format lock clean
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml requirements-dev.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes \
-		-r requirements.lock
+		-r requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
@@ -42,10 +43,13 @@ format: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+LOCK_FLAGS := --quiet --upgrade --generate-hashes --strip-extras --allow-unsafe \
+	--no-emit-index-url --no-emit-find-links
+
 lock: venv
-	$(BIN)/pip-compile --quiet --upgrade --generate-hashes --extra dev --strip-extras \
-		--allow-unsafe --no-emit-index-url --no-emit-find-links \
-		-o requirements.lock pyproject.toml
+	$(BIN)/pip-compile $(LOCK_FLAGS) -o requirements.lock pyproject.toml
+	$(BIN)/pip-compile $(LOCK_FLAGS) --extra dev -c requirements.lock \
+		-o requirements-dev.lock pyproject.toml
 
 bench: venv
 	$(BIN)/python -m bench
