@@ -13,7 +13,6 @@ each problem.
 
 import ast
 import csv
-import datetime
 import functools
 import gzip
 import hashlib
@@ -25,7 +24,6 @@ import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +32,9 @@ from django.conf import settings
 
 from core.money import ISO_CURRENCIES
 from cost.billing.facts import DailyFact, fact_from_row
+from cost.billing.rows import MAX_ERRORS, BadInput, check_row, json_lines
 
 DECIMAL = "DECIMAL(38, 18)"
-MAX_ERRORS = 20
 JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
 
 # The export's columns as the reader sees them, and only the fields used: every field
@@ -65,25 +63,6 @@ COLUMNS = {
     "adjustment_info": "STRUCT(id VARCHAR, type VARCHAR)",
 }
 REPEATED = {"labels", "project.labels", "system_labels", "credits", "tags"}
-
-
-class BadInput(Exception):
-    """One problem in one place of one file."""
-
-    def __init__(
-        self, file: str, line: int | None, field: str | None, message: str, unit: str = "line"
-    ):
-        super().__init__(message)
-        self.file, self.line, self.field, self.message = file, line, field, message
-        self.unit = unit  # "line" of a text file, "row" of a Parquet file
-
-    def __str__(self) -> str:
-        where = [self.file]
-        if self.line is not None:
-            where.append(f"{self.unit} {self.line}")
-        if self.field:
-            where.append(f"field {self.field}")
-        return f"{', '.join(where)}: {self.message}"
 
 
 class BadFiles(Exception):
@@ -166,141 +145,6 @@ def _open_text(path: Path) -> io.TextIOBase:
     if path.name.lower().endswith(".gz"):
         return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
     return path.open("r", encoding="utf-8-sig", newline="")
-
-
-# --- Row rules (Python; the query checks the same, per fact where it can) -----------------
-
-
-TIMESTAMP = re.compile(
-    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?( ?UTC|Z|[+-]\d{2}:\d{2})?", re.ASCII
-)
-NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", re.ASCII)
-# Far above any real row; below what DECIMAL(38, 18) holds, so SQL never refuses a
-# number Python accepted. A day's sum must also fit the billionths column (9.2e9).
-LARGEST_AMOUNT = Decimal("1e15")
-SMALLEST_RATE = Decimal("1e-9")
-
-
-def parse_timestamp(value: object) -> datetime.datetime | None:
-    """`2020-11-09 23:00:00 UTC`, RFC 3339, or a zone-less time taken as UTC. Stricter than
-    Python's fromisoformat, so that it never accepts a time the SQL side refuses."""
-    if not isinstance(value, str) or not TIMESTAMP.fullmatch(value.strip()):
-        return None
-    text = value.strip().replace(" UTC", "+00:00").replace("UTC", "+00:00")
-    try:
-        parsed = datetime.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
-
-
-def _number(value: object) -> Decimal | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, str) and not NUMBER.fullmatch(value.strip()):
-        return None
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        return None
-    if not number.is_finite() or abs(number) >= LARGEST_AMOUNT:
-        return None
-    return number
-
-
-def _not_a_number(value: object) -> str:
-    if isinstance(value, int | float | str) and not isinstance(value, bool):
-        try:
-            if abs(Decimal(str(value).strip())) >= LARGEST_AMOUNT:
-                return f"{value!r} is larger than any real amount"
-        except InvalidOperation:
-            pass
-    return f"{value!r} is not a number"
-
-
-def _label_problems(path: str, value: object) -> list[tuple[str, str]]:
-    if not isinstance(value, list):
-        return []
-    problems, seen = [], set()
-    for index, label in enumerate(value):
-        key = label.get("key") if isinstance(label, dict) else None
-        if not isinstance(key, str) or not key:
-            problems.append((f"{path}[{index}].key", "missing"))
-        elif key in seen:
-            problems.append((f"{path}[{index}].key", f"{key!r} appears twice"))
-        else:
-            seen.add(key)
-    return problems
-
-
-def _get(row: dict[str, Any], path: str) -> Any:
-    value: Any = row
-    for part in path.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
-
-
-def check_row(row: object) -> list[tuple[str, str]]:
-    """(field, message) for every rule the row breaks; the same rules as the SQL."""
-    if not isinstance(row, dict):
-        return [("-", "expected a JSON object")]
-    problems = []
-    for record in ("service", "sku", "project", "location", "usage", "invoice",
-                   "adjustment_info"):  # fmt: skip
-        if row.get(record) is not None and not isinstance(row[record], dict):
-            problems.append((record, f"expected a record, got {type(row[record]).__name__}"))
-    for repeated in ("labels", "credits", "project.labels"):
-        value = _get(row, repeated)
-        if value is not None and (
-            not isinstance(value, list) or not all(isinstance(v, dict) for v in value)
-        ):
-            problems.append((repeated, "expected a list of records"))
-    for required in ("billing_account_id", "service.id", "sku.id"):
-        if _get(row, required) in (None, ""):
-            problems.append((required, "missing"))
-        elif not isinstance(_get(row, required), str | int):
-            problems.append((required, f"expected text, got {type(_get(row, required)).__name__}"))
-    start = _get(row, "usage_start_time")
-    if start is None:
-        problems.append(("usage_start_time", "missing"))
-    elif parse_timestamp(start) is None:
-        problems.append(("usage_start_time", f"{start!r} is not a time"))
-    month = _get(row, "invoice.month")
-    if month is None:
-        problems.append(("invoice.month", "missing"))
-    elif not re.fullmatch(r"[0-9]{4}(0[1-9]|1[0-2])", str(month)):
-        problems.append(("invoice.month", f"{month!r} is not a month written YYYYMM"))
-    cost = _get(row, "cost")
-    if cost is None:
-        problems.append(("cost", "missing"))
-    elif _number(cost) is None:
-        problems.append(("cost", _not_a_number(cost)))
-    currency = row.get("currency")
-    if currency is None:
-        problems.append(("currency", "missing"))
-    elif not isinstance(currency, str) or currency not in ISO_CURRENCIES:
-        problems.append(("currency", f"{currency!r} is not an ISO 4217 currency code"))
-    for optional in ("cost_at_list", "usage.amount", "usage.amount_in_pricing_units",
-                     "currency_conversion_rate"):  # fmt: skip
-        value = _get(row, optional)
-        if value is not None and _number(value) is None:
-            problems.append((optional, _not_a_number(value)))
-    rate = _number(row.get("currency_conversion_rate"))
-    if rate is not None and rate < SMALLEST_RATE:
-        problems.append(("currency_conversion_rate", "must be greater than 0"))
-    export_time = row.get("export_time")
-    if export_time is not None and parse_timestamp(export_time) is None:
-        problems.append(("export_time", f"{export_time!r} is not a time"))
-    credits = row.get("credits")
-    if isinstance(credits, list):
-        for index, credit in enumerate(credits):
-            if isinstance(credit, dict) and _number(credit.get("amount")) is None:
-                problems.append((f"credits[{index}].amount", _not_a_number(credit.get("amount"))))
-    problems += _label_problems("labels", row.get("labels"))
-    problems += _label_problems("project.labels", _get(row, "project.labels"))
-    return problems
 
 
 # --- CSV and Parquet become newline-delimited JSON ---------------------------------------
@@ -691,7 +535,7 @@ def _locate(files: list[InputFile], paths: list[Path]) -> list[BadInput]:
         # A Parquet file was rewritten one row per line: its line number is the row.
         unit = "row" if file.format == "parquet" else "line"
         try:
-            for line, row, error in _json_lines(path):
+            for line, row, error in json_lines(path):
                 if error:
                     problems.append(BadInput(file.name, line, None, error, unit))
                 else:
@@ -702,22 +546,3 @@ def _locate(files: list[InputFile], paths: list[Path]) -> list[BadInput]:
         except (EOFError, OSError, zlib.error) as error:
             problems.append(BadInput(file.name, None, None, f"cannot be read to the end: {error}"))
     return problems
-
-
-def _json_lines(path: Path) -> Iterator[tuple[int, object, str | None]]:
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                yield number, None, "not UTF-8 text"
-                continue
-            if not text.strip():
-                continue
-            try:
-                yield number, json.loads(text, parse_float=Decimal), None
-            except json.JSONDecodeError as error:
-                yield number, None, f"not valid JSON: {error.msg} (column {error.colno})"
-            except RecursionError:
-                yield number, None, "not valid JSON: nested too deeply"

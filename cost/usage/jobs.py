@@ -22,12 +22,8 @@ from django.conf import settings
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
-from cost.billing.files import (
-    BadFiles,
-    BadInput,
-    InputFile,
-    parse_timestamp,
-)
+from cost.billing.files import BadFiles, InputFile
+from cost.billing.rows import BadInput, parse_timestamp
 from cost.models import (
     BigQueryJob,
     BigQueryTable,

@@ -21,12 +21,8 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
-from cost.billing.files import (
-    MAX_ERRORS,
-    BadFiles,
-    BadInput,
-    describe_files,
-)
+from cost.billing.files import BadFiles, describe_files
+from cost.billing.rows import MAX_ERRORS, BadInput
 from cost.models import (
     BigQueryJob,
     BigQueryTable,
