@@ -5,6 +5,7 @@ callers and signed-in users without one of those roles.
 """
 
 from rest_framework.routers import APIRootView, DefaultRouter
+from rest_framework.views import APIView
 
 from core.roles import ANY_ROLE
 
@@ -41,7 +42,7 @@ from cost.billing.api import CostFactViewSet, CostReportView, ImportRunViewSet  
 router.register("cost-facts", CostFactViewSet, basename="cost-fact")
 router.register("imports", ImportRunViewSet, basename="import-run")
 # APIViews are not viewsets: mounted beside the router's URLs (config/urls.py).
-api_views = [("cost-reports/", CostReportView, "cost-report")]
+api_views: list[tuple[str, type[APIView], str]] = [("cost-reports/", CostReportView, "cost-report")]
 # --- end cost ---------------------------------------------------------------------------
 
 # --- Usage evidence from the BigQuery job history (Finance and Manager) -----------------

@@ -104,7 +104,7 @@ def env_currency(name: str, default: str) -> str:
     return value
 
 
-def env_database(name: str, default: str) -> dict:
+def env_database(name: str, default: str) -> dj_database_url.DBConfig:
     value = _raw(name) or default
     try:
         config = dj_database_url.parse(value, conn_max_age=60, conn_health_checks=True)

@@ -4,7 +4,7 @@ everywhere (`parameters`), and money travels as `{"amount": "12600.00", "currenc
 
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -74,6 +74,12 @@ def _messages(error: Any) -> list[str]:
     return [str(error)]
 
 
+@overload
+def amount(value: Decimal) -> str: ...
+@overload
+def amount(value: None) -> None: ...
+@overload
+def amount(value: Decimal | None) -> str | None: ...
 def amount(value: Decimal | None) -> str | None:
     """The one way an amount travels: a fixed-point decimal string, never a float, never
     an exponent: 0.000005, 1200 (not 1.2E+3). Full precision unless rounded first."""
@@ -103,7 +109,7 @@ class MoneySerializer(serializers.Serializer):
 class MoneyField(serializers.Field):
     """A `core.money.Money` as `{"amount": "12600.00", "currency": "USD"}`."""
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(read_only=True, allow_null=True, **kwargs)
 
     def to_representation(self, value: Money) -> dict[str, str]:

@@ -7,12 +7,18 @@ Superusers pass every check, as everywhere else in Django.
 """
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.mixins import AccessMixin
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
+
+if TYPE_CHECKING:  # not at run time: rest_framework.views imports this module (settings)
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 
 class Role(models.TextChoices):
@@ -31,18 +37,18 @@ MANAGERS_AND_FINANCE = frozenset({Role.MANAGER, Role.FINANCE})
 ANY_ROLE = frozenset(Role.values)
 
 
-def roles_of(user) -> frozenset[str]:
+def roles_of(user: User | AnonymousUser) -> frozenset[str]:
     """The role names of a user, cached on the user object for the request."""
     if not user.is_authenticated:
         return frozenset()
     cached = getattr(user, "_quarterdeck_roles", None)
     if cached is None:
         cached = frozenset(user.groups.values_list("name", flat=True))
-        user._quarterdeck_roles = cached
+        user._quarterdeck_roles = cached  # type: ignore[attr-defined]  # a cache for the request
     return cached
 
 
-def has_role(user, roles: Iterable[str]) -> bool:
+def has_role(user: User | AnonymousUser, roles: Iterable[str]) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
     return user.is_superuser or bool(roles_of(user) & set(roles))
@@ -56,21 +62,30 @@ class RoleRequiredMixin(AccessMixin):
 
     allowed_roles: frozenset[str] = frozenset()
 
-    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         # AccessMixin redirects anonymous users to login and raises 403 for the others.
         if not has_role(request.user, self.allowed_roles):
             return self.handle_no_permission()
-        return super().dispatch(request, *args, **kwargs)
+        # A mixin: the View it is mixed into, later in the MRO, has dispatch.
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 
 
 class HasRole(BasePermission):
     """DRF permission: the view declares `allowed_roles` like the page views do."""
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: "Request", view: "APIView") -> bool:
         return has_role(request.user, getattr(view, "allowed_roles", ()))
 
 
-def roles_context(request: HttpRequest) -> dict:
+def signed_in_user(request: "HttpRequest | Request") -> User:
+    """`request.user` in a view whose roles (RoleRequiredMixin, HasRole) have already
+    turned anonymous visitors away: a User, never AnonymousUser."""
+    user = request.user
+    assert isinstance(user, User)  # noqa: S101
+    return user
+
+
+def roles_context(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"user_roles": frozenset()}

@@ -288,7 +288,7 @@ def people() -> list[Person]:
         for _ in range(size):
             first, last = names[n]
             n += 1
-            favourites = []
+            favourites: list[str] = []
             while len(favourites) < 6:
                 pick = rng.choices(HOT_TABLES, cum_weights=weights)[0]
                 if pick not in favourites and pick != LEGACY_TABLE:
@@ -1045,7 +1045,9 @@ def _dbt_models() -> list[tuple[str, tuple[str, ...], bool]]:
     tables = all_tables()
     raw = sorted(key for key in tables if key.startswith("raw."))
     staging = sorted(key for key in tables if key.startswith("staging."))
-    models = [(stg, (src,), False) for stg, src in zip(staging, raw, strict=True)]
+    models: list[tuple[str, tuple[str, ...], bool]] = [
+        (stg, (src,), False) for stg, src in zip(staging, raw, strict=True)
+    ]
     for name in _MARTS:
         upstream = tuple(sorted(rng.sample(staging, rng.randrange(2, 5))))
         models.append((f"marts.{name}", upstream, name.startswith("fct_") and rng.random() < 0.5))

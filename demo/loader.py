@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import overload
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -77,6 +78,10 @@ class DemoResult:
     jobs_imported: int = 0
 
 
+@overload
+def _quarter(offset: int, today: datetime.date) -> Quarter: ...
+@overload
+def _quarter(offset: int | None, today: datetime.date) -> Quarter | None: ...
 def _quarter(offset: int | None, today: datetime.date) -> Quarter | None:
     if offset is None:
         return None
@@ -153,9 +158,9 @@ def _first_run_touches(manager) -> None:
 @transaction.atomic
 def load_demo(*, today: datetime.date, billing: bool = True) -> DemoResult:
     User = get_user_model()
-    users_created = []
+    users_created: list[tuple[str, str, str]] = []
     for username, password, first, last, role, staff in DEMO_USERS:
-        user, created = User.objects.get_or_create(
+        user, is_new = User.objects.get_or_create(
             username=username,
             defaults={
                 "first_name": first,
@@ -164,7 +169,7 @@ def load_demo(*, today: datetime.date, billing: bool = True) -> DemoResult:
                 "email": f"{username}@example.com",
             },
         )
-        if created:
+        if is_new:
             user.set_password(password)
             user.save()
             users_created.append((username, password, role))
@@ -344,20 +349,20 @@ def _load_reliability(*, today: datetime.date, manager, teams: dict[str, Team]) 
     if len(products) < len(PRODUCTS):
         return len(products), 0
     now = timezone.now()
-    for spec in INCIDENTS:
-        detected, resolved = _incident_times(spec, today)
+    for incident_spec in INCIDENTS:
+        detected, resolved = _incident_times(incident_spec, today)
         incident = save_incident(
             incident=Incident(
-                title=spec.title,
+                title=incident_spec.title,
                 detected_at=detected,
                 resolved_at=resolved,
-                severity=spec.severity,
-                impact=spec.impact,
-                cause=spec.cause,
-                caused_by=items.get(spec.caused_by),
-                follow_up=items.get(spec.follow_up),
+                severity=incident_spec.severity,
+                impact=incident_spec.impact,
+                cause=incident_spec.cause,
+                caused_by=items.get(incident_spec.caused_by),
+                follow_up=items.get(incident_spec.follow_up),
             ),
-            products=[products[slug] for slug in spec.products],
+            products=[products[slug] for slug in incident_spec.products],
             by=manager,
         )
         # Recorded when it happened, as a review pack built for an earlier moment sees it.
@@ -436,7 +441,9 @@ def _load_reviews(
         closed_at=_at(meeting + datetime.timedelta(days=2), 12),
     )
 
-    events = [(change.when, change) for change in SINCE_LAST_REVIEW]
+    events: list[tuple[tuple[int, int], DemoChange | DemoItem]] = [
+        (change.when, change) for change in SINCE_LAST_REVIEW
+    ]
     events += [(when, spec) for when, spec in NEW_REQUESTS]
     for when, event in sorted(events, key=lambda pair: pair[0]):
         with _history_dated(_at(_day(when, today), 10)):

@@ -188,6 +188,7 @@ class CostFactViewSet(viewsets.ViewSet):
             return self._stream(facts, focus)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(facts.values(*FACT_VALUES), request, view=self)
+        assert page is not None  # noqa: S101 -- StrictLimitOffsetPagination always has a limit
         records = [fact_record(tuple(row[name] for name in FACT_VALUES)) for row in page]
         if focus:
             records = [focus_record(record) for record in records]

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -62,14 +64,15 @@ class AllocationRuleForm(FieldsetsMixin, forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = self.fields["team"].queryset.order_by("name")
-        self.fields["roadmap_item"].queryset = self.fields["roadmap_item"].queryset.order_by(
+        self.fields["team"].queryset = self.fields["team"].queryset.order_by("name")  # type: ignore[attr-defined]  # a model choice field
+        self.fields["roadmap_item"].queryset = self.fields["roadmap_item"].queryset.order_by(  # type: ignore[attr-defined]  # a model choice field
             "title"
         )
         self.fields["match_label_key"].widget.attrs["list"] = "label-keys"
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # noqa: S101 -- Form.clean returns cleaned_data
         if cleaned.get("match_label_value") and not cleaned.get("match_label_key"):
             self.add_error(
                 "match_label_value",

@@ -2,6 +2,7 @@
 
 import datetime
 import re
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -12,6 +13,9 @@ from rest_framework import serializers
 from core.api import FIRST_YEAR, LAST_YEAR, YEARS_MESSAGE, amount
 from cost.billing.breakdowns import GROUPINGS, LABEL_PREFIX, Query
 from cost.models import ImportRun, to_decimal
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise  # installed with django-stubs, for mypy only
 
 MONTH = re.compile(r"^(\d{4})-?(0[1-9]|1[0-2])$")
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -83,7 +87,8 @@ class CostFilterParameters(serializers.Serializer):
         child=serializers.ChoiceField(choices=["regular", "tax", "adjustment", "rounding_error"]),
         required=False,
     )
-    label = MultiValueField(
+    # A field named like Field.label; DRF's metaclass takes declared fields off the class.
+    label = MultiValueField(  # type: ignore[assignment]
         child=serializers.RegexField(r"^[^=]{1,128}=.{0,256}$"),
         required=False,
         max_length=MAX_VALUES,
@@ -120,6 +125,7 @@ class CostFilterParameters(serializers.Serializer):
         return super().to_internal_value(data)
 
     def validate_as_of(self, value: str) -> datetime.datetime:
+        moment: datetime.datetime | None
         if DAY.match(value):  # a day means its end: the figures as they stood that evening
             day = _day(value)
             if day is None:
@@ -141,7 +147,7 @@ class CostFilterParameters(serializers.Serializer):
         return moment
 
     def validate(self, attrs: dict) -> dict:
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[StrOrPromise]] = {}
         basis = attrs.get("basis", "invoice")
         first, first_day = self._moment(attrs.get("from"), "from", basis, errors)
         last, last_day = self._moment(attrs.get("to"), "to", basis, errors)
@@ -211,7 +217,7 @@ class ReportParameters(CostFilterParameters):
     )
 
     def validate_group_by(self, names: list[str]) -> list[str]:
-        problems = []
+        problems: list[StrOrPromise] = []
         for name in names:
             if name.startswith(LABEL_PREFIX):
                 if not name[len(LABEL_PREFIX) :]:
@@ -506,7 +512,8 @@ class FocusSerializer(serializers.Serializer):
 
 
 class ImportRunSerializer(serializers.ModelSerializer):
-    source = serializers.CharField(source="source.name")
+    # Fields named like Field.source; DRF's metaclass takes declared fields off the class.
+    source = serializers.CharField(source="source.name")  # type: ignore[assignment]
     started_by = serializers.SerializerMethodField()
     duration_seconds = serializers.FloatField(allow_null=True)
 
@@ -521,7 +528,7 @@ class ImportRunSerializer(serializers.ModelSerializer):
 
 
 class SourceFreshnessSerializer(serializers.Serializer):
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # named like Field.source
     kind = serializers.CharField()
     complete_through = serializers.DateField(allow_null=True)
     last_success = serializers.DateTimeField(allow_null=True)

@@ -136,6 +136,7 @@ class RuleListView(RoleRequiredMixin, TemplateView):
 
 
 class RuleFormMixin(RoleRequiredMixin):
+    request: HttpRequest  # set by the View it is mixed into
     allowed_roles = MANAGERS
     template_name = "cost/billing/rule_form.html"
 

@@ -4,6 +4,7 @@ mapping."""
 
 import datetime
 import re
+from typing import Any
 
 from django import forms
 from django.utils import timezone
@@ -58,15 +59,17 @@ class PeriodForm(forms.Form):
             )
         return value
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # noqa: S101 -- Form.clean returns cleaned_data
         for name in ("from", "to"):
-            if name not in self._errors:
+            # _errors: the ErrorDict full_clean() fills (errors would run full_clean again).
+            if name not in self._errors:  # type: ignore[attr-defined]
                 try:
                     cleaned[name] = self._in_range(name)
                 except forms.ValidationError as error:
                     self.add_error(name, error)
-        if self._errors:
+        if self._errors:  # type: ignore[attr-defined]
             return cleaned
         # From a day alone: up to today. To a day alone: the 28 days up to it.
         until = cleaned.get("to") or max(self.today, cleaned["from"])
@@ -114,7 +117,7 @@ class JoinedForm(PeriodForm):
         choices=[(2, _("Pairs")), (3, _("Triples"))],
         coerce=int,
         required=False,
-        empty_value=2,
+        empty_value=2,  # type: ignore[arg-type]  # any value will do; the stubs want a str
         widget=forms.HiddenInput,  # the page's Pairs / Triples toggle sets it
     )
 
@@ -180,7 +183,7 @@ class JobUserFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = team_model().objects.order_by("name")
+        self.fields["team"].queryset = team_model().objects.order_by("name")  # type: ignore[attr-defined]  # a model choice field
         self.fields["team"].error_messages["invalid_choice"] = _("There is no such team.")
 
 
@@ -196,7 +199,7 @@ class JobUserForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = self.fields["team"].queryset.order_by("name")
+        self.fields["team"].queryset = self.fields["team"].queryset.order_by("name")  # type: ignore[attr-defined]  # a model choice field
 
 
 class TeamMappingUploadForm(forms.Form):

@@ -137,7 +137,7 @@ def jobs_since(
 
 def _plain(value: Any) -> Any:
     """A Row value as JSON-like data: records are dicts, repeated fields lists, times RFC
-    3339 text (what cost.billing.files.parse_timestamp reads), INT64 stay ints."""
+    3339 text (what cost.billing.rows.parse_timestamp reads), INT64 stay ints."""
     if isinstance(value, datetime.datetime):
         if value.tzinfo is None:  # the client gives UTC; a naive time can only mean UTC
             value = value.replace(tzinfo=datetime.UTC)

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.db.models import Count, Max, Sum
 
+from core.models import Team
 from cost.models import (
     BigQueryTable,
     JobUsageDay,
@@ -281,7 +282,7 @@ class UserUse:
 class TeamUsers:
     """The users of one team (`team` is a roadmap.Team; None: users mapped to no team)."""
 
-    team: models.Model | None
+    team: Team | None
     users: list[UserUse]
 
     @property

@@ -239,7 +239,8 @@ class UsageCostRowSerializer(serializers.Serializer):
             "null for the row of what has none (no team, no table, no label)."
         ),
     )
-    label = serializers.CharField()
+    # A field named like Field.label; DRF's metaclass takes declared fields off the class.
+    label = serializers.CharField()  # type: ignore[assignment]
     queries = serializers.IntegerField()
     cache_hits = serializers.IntegerField()
     bytes_billed = serializers.IntegerField(

@@ -43,7 +43,7 @@ def with_budgets(
     however many products), not once per product."""
     statuses = {status.product.pk: status for status in budget_statuses(today=today)}
     for product in products:
-        product.budget = statuses.get(product.pk)
+        product.budget = statuses.get(product.pk)  # type: ignore[attr-defined]  # for the serializer
     return products
 
 
@@ -59,7 +59,7 @@ PRODUCT_ID = OpenApiParameter(
             "Every data product the team owns, by name, with its objectives and its error "
             "budget today. Paged with limit and offset. "
         )
-        + BUDGET_ROLES_NOTE,
+        + BUDGET_ROLES_NOTE,  # type: ignore[operator]  # lazy + lazy works; the stubs want a str
         responses={200: DataProductSerializer, **error_responses(400, 401, 403, 429)},
     ),
     retrieve=extend_schema(
@@ -102,7 +102,7 @@ class DayField(forms.DateField):
     the schema does not describe."""
 
     def to_python(self, value: str | datetime.date | None) -> datetime.date | None:
-        if value in self.empty_values:
+        if value is None or value in self.empty_values:  # None is one of the empty values
             return None
         if isinstance(value, datetime.date):
             return value
@@ -173,7 +173,7 @@ INCIDENT_ID = OpenApiParameter(
             "Every incident, newest first, with the data products whose budget it spends. "
             "Paged with limit and offset. "
         )
-        + BUDGET_ROLES_NOTE,
+        + BUDGET_ROLES_NOTE,  # type: ignore[operator]  # lazy + lazy works; the stubs want a str
         parameters=INCIDENT_FILTER_PARAMETERS,
         responses={200: IncidentSerializer, **error_responses(400, 401, 403, 429)},
     ),
@@ -205,7 +205,7 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
             "Each data product's budget in the period that contains today (or `as_of`), by "
             "product name. Not paged: one entry per product. "
         )
-        + BUDGET_ROLES_NOTE,
+        + BUDGET_ROLES_NOTE,  # type: ignore[operator]  # lazy + lazy works; the stubs want a str
         parameters=[
             OpenApiParameter(
                 "as_of",

@@ -47,11 +47,11 @@ class DataProductForm(FieldsetsMixin, forms.ModelForm):
             users |= Q(pk=self.instance.owner_id)
             current = self.instance.reliability_items.values_list("pk", flat=True)
             items |= Q(pk__in=list(current))
-        self.fields["owner"].queryset = (
+        self.fields["owner"].queryset = (  # type: ignore[attr-defined]  # a model choice field
             get_user_model().objects.filter(users).order_by("first_name", "username")
         )
-        self.fields["consumers"].queryset = Team.objects.order_by("name")
-        self.fields["reliability_items"].queryset = RoadmapItem.objects.filter(items).order_by(
+        self.fields["consumers"].queryset = Team.objects.order_by("name")  # type: ignore[attr-defined]  # a model choice field
+        self.fields["reliability_items"].queryset = RoadmapItem.objects.filter(items).order_by(  # type: ignore[attr-defined]  # a model choice field
             "rank", "id"
         )
 
@@ -104,10 +104,10 @@ class IncidentForm(FieldsetsMixin, forms.ModelForm):
         if not self.instance.pk:
             now = timezone.localtime().replace(second=0, microsecond=0)
             self.initial.setdefault("detected_at", now)
-        self.fields["products"].queryset = DataProduct.objects.order_by("name")
+        self.fields["products"].queryset = DataProduct.objects.order_by("name")  # type: ignore[attr-defined]  # a model choice field
         items = RoadmapItem.objects.order_by("title")
-        self.fields["caused_by"].queryset = items
-        self.fields["follow_up"].queryset = items
+        self.fields["caused_by"].queryset = items  # type: ignore[attr-defined]  # a model choice field
+        self.fields["follow_up"].queryset = items  # type: ignore[attr-defined]  # a model choice field
 
     def clean(self) -> dict:
         cleaned = _unix_newlines(super().clean())

@@ -40,7 +40,7 @@ COLUMNS = (
 )  # fmt: skip
 REQUIRED_COLUMNS = ("title", "detected_at", "severity", "impact", "products")
 LIST_SEPARATOR = ";"
-TITLE_LENGTH = Incident._meta.get_field("title").max_length
+TITLE_LENGTH: int = Incident._meta.get_field("title").max_length  # type: ignore[assignment]  # it has one
 # The years quarters may have (roadmap.models.parse_quarter_code): a budget period is one.
 FIRST_YEAR, LAST_YEAR = 2000, 2099
 # A roadmap item id: ASCII digits (str.isdigit() takes '²'), few enough for the database.
@@ -292,7 +292,9 @@ def _moment(cell: str) -> datetime.datetime:
 
 def _offset(moment: datetime.datetime) -> str:
     """+09:00, -08:00: the UTC offset as ISO 8601 writes it."""
-    minutes = int(moment.utcoffset().total_seconds()) // 60
+    offset = moment.utcoffset()
+    assert offset is not None  # noqa: S101 -- always an aware time
+    minutes = int(offset.total_seconds()) // 60
     sign = "-" if minutes < 0 else "+"
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 

@@ -113,7 +113,8 @@ class BudgetStatus:
 
     @property
     def freshness_state(self) -> str | None:
-        if self.late_days_used is None:
+        # late_days_used is counted exactly when the product has late_days_allowed.
+        if self.late_days_used is None or self.product.late_days_allowed is None:
             return None
         return _state(self.late_days_used, self.product.late_days_allowed, self.elapsed)
 
@@ -171,7 +172,7 @@ def budget_status(
         incidents=counted,
         late_days_used=late_days,
         items_restoring=tuple(product.reliability_items.all()),
-        items_spending=tuple(spending.values()),
+        items_spending=tuple(spending.values()),  # type: ignore[arg-type]  # caused_by_id set
     )
 
 
@@ -189,13 +190,14 @@ def budget_statuses(
     ).select_related("caused_by")
     if as_of is not None:
         incidents = incidents.filter(created_at__lte=as_of)
-    products = DataProduct.objects.prefetch_related(
+    # NOTE: the `products` argument is not used: every product is read here.
+    prefetched = DataProduct.objects.prefetch_related(
         Prefetch("incidents", queryset=incidents),
         Prefetch("reliability_items", queryset=RoadmapItem.objects.order_by("rank", "id")),
     ).select_related("owner")
     return [
         budget_status(product, today=today, incidents=product.incidents.all())
-        for product in products
+        for product in prefetched
     ]
 
 

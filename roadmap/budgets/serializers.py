@@ -3,6 +3,7 @@ parameters it reads. Read-only: every figure here is the one the pages show."""
 
 import datetime
 import re
+from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -10,6 +11,12 @@ from rest_framework import serializers
 
 from roadmap.budgets.rules import State
 from roadmap.models import DataProduct, Incident
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from core.models import Team
+    from roadmap.models import RoadmapItem
 
 # --- Error budgets -------------------------------------------------------------------
 
@@ -45,7 +52,8 @@ class BudgetStatusParameters(serializers.Serializer):
 
 
 class BudgetPeriodSerializer(serializers.Serializer):
-    label = serializers.CharField(
+    # A field named like Field.label, which the stubs type as the field's own label.
+    label = serializers.CharField(  # type: ignore[assignment]
         read_only=True, help_text=_("2026-Q4 for a quarterly budget, 2026 for a yearly one.")
     )
     start = serializers.DateField(read_only=True, help_text=_("First day of the period."))
@@ -138,13 +146,13 @@ class DataProductSerializer(serializers.ModelSerializer):
     # The view sets `budget` on each product (roadmap.budgets.api.with_budgets), from one
     # computation for the whole request.
 
-    owner = serializers.SlugRelatedField(
+    owner: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(
         slug_field="username",
         read_only=True,
         allow_null=True,
         help_text=_("Username of the owner; null when nobody owns it."),
     )
-    consumers = serializers.SlugRelatedField(
+    consumers: "serializers.SlugRelatedField[Team]" = serializers.SlugRelatedField(
         slug_field="slug", many=True, read_only=True, help_text=_("Slugs of the consumer teams.")
     )
     tables = serializers.ListField(
@@ -153,10 +161,12 @@ class DataProductSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text=_("Its tables, as project.dataset.table."),
     )
-    reliability_items = serializers.PrimaryKeyRelatedField(
-        many=True,
-        read_only=True,
-        help_text=_("Ids of the roadmap items that restore this product's budget."),
+    reliability_items: "serializers.PrimaryKeyRelatedField[RoadmapItem]" = (
+        serializers.PrimaryKeyRelatedField(
+            many=True,
+            read_only=True,
+            help_text=_("Ids of the roadmap items that restore this product's budget."),
+        )
     )
     ready_by = TimeOfDayField(
         read_only=True,
@@ -192,7 +202,7 @@ class DataProductSerializer(serializers.ModelSerializer):
 
 
 class IncidentSerializer(serializers.ModelSerializer):
-    products = serializers.SlugRelatedField(
+    products: "serializers.SlugRelatedField[DataProduct]" = serializers.SlugRelatedField(
         slug_field="slug",
         many=True,
         read_only=True,

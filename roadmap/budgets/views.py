@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
-from core.roles import ANY_ROLE, MANAGERS, RoleRequiredMixin
+from core.roles import ANY_ROLE, MANAGERS, RoleRequiredMixin, signed_in_user
 from roadmap.budgets.forms import DataProductForm, IncidentForm
 from roadmap.budgets.rules import (
     budget_rows,
@@ -127,7 +127,9 @@ class IncidentFormView(RoleRequiredMixin, View):
                 request, self.template_name, {"form": form, "incident": incident}, status=400
             )
         saved = save_incident(
-            incident=form.instance, products=form.cleaned_data["products"], by=request.user
+            incident=form.instance,
+            products=form.cleaned_data["products"],
+            by=signed_in_user(request),
         )
         if incident is None:
             messages.success(request, _("Incident “%s” recorded.") % saved.title)

@@ -95,13 +95,13 @@ class InterviewForm(FieldsetsMixin, forms.ModelForm):
             self.fields["seen"].required = True
             if not self.is_bound:
                 self.initial.setdefault("seen", interview_version(self.instance))
-        self.fields["team"].queryset = Team.objects.order_by("name")
+        self.fields["team"].queryset = Team.objects.order_by("name")  # type: ignore[attr-defined]  # a model choice field
         # Items not dropped, plus any the interview already names, so saving an untouched
         # form drops nothing.
         items = ~Q(status=RoadmapItem.Status.DROPPED)
         if self.instance.pk:
             items |= Q(pk__in=list(self.instance.items.values_list("pk", flat=True)))
-        self.fields["items"].queryset = RoadmapItem.objects.filter(items).order_by("rank", "id")
+        self.fields["items"].queryset = RoadmapItem.objects.filter(items).order_by("rank", "id")  # type: ignore[attr-defined]  # a model choice field
 
     def clean_date(self):
         date = self.cleaned_data["date"]

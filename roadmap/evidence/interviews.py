@@ -5,6 +5,7 @@ import datetime
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.apps import apps
 from django.contrib.auth.models import User
@@ -43,13 +44,14 @@ def save_interview(
                 raise ChangedMeanwhile
         if interview.pk is None:
             interview.created_by = by
-        interview._history_user = by
-        interview.skip_history_when_saving = True
+        # simple_history reads these from the instance as it saves.
+        interview._history_user = by  # type: ignore[attr-defined]
+        interview.skip_history_when_saving = True  # type: ignore[attr-defined]
         try:
             interview.save()
             interview.items.set(items)
         finally:
-            del interview.skip_history_when_saving
+            del interview.skip_history_when_saving  # type: ignore[attr-defined]
         interview.save()
     return interview
 
@@ -66,7 +68,7 @@ class InterviewWords:
     notes: str
 
 
-def _words(interview, team_names: dict[int, str]) -> InterviewWords:
+def _words(interview: Any, team_names: dict[int, str]) -> InterviewWords:
     return InterviewWords(
         interview_id=interview.id,
         date=interview.date,

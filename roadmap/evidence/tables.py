@@ -59,7 +59,8 @@ def split_table_name(line: str) -> tuple[str, str, str]:
             _("“%(name)s” is not a table name of the form project.dataset.table") % {"name": line}
         )
     for part, (field, too_long) in zip(parts, PART_TOO_LONG.items(), strict=True):
-        limit = BigQueryTable._meta.get_field(field).max_length
+        # A CharField with a max_length, which get_field(name) cannot type by a variable name.
+        limit: int = BigQueryTable._meta.get_field(field).max_length  # type: ignore[union-attr,assignment]
         if len(part) > limit:
             raise ValueError(too_long % {"limit": limit})
     return parts
@@ -195,6 +196,10 @@ def _table_names(tables: Iterable[BigQueryTable]) -> str:
 
 def usage_summary(evidence: TableEvidence) -> str:
     """The figures as one sentence, for the item's benefit evidence."""
+    since, until = evidence.covered_since, evidence.covered_until
+    # Only asked for an item with job history (apply_usage_evidence checks).
+    assert since is not None  # noqa: S101
+    assert until is not None  # noqa: S101
     people = ngettext("%(n)s person", "%(n)s people", evidence.people) % {
         "n": f"{evidence.people:,}"
     }
@@ -209,7 +214,7 @@ def usage_summary(evidence: TableEvidence) -> str:
         "From BigQuery job history, %(period)s: %(people)s and %(accounts)s in %(teams)s ran "
         "%(queries)s on %(tables)s; allocated query cost %(cost)s a month."
     ) % {
-        "period": _period_label(evidence.covered_since, evidence.covered_until),
+        "period": _period_label(since, until),
         "people": people,
         "accounts": accounts,
         "teams": teams,

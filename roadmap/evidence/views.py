@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 from django.views import View
 
 from core.models import Team
-from core.roles import MANAGERS, RoleRequiredMixin
+from core.roles import MANAGERS, RoleRequiredMixin, signed_in_user
 from roadmap.evidence.forms import InterviewForm, ItemTablesForm
 from roadmap.evidence.interviews import interview_version, save_interview
 from roadmap.evidence.tables import (
@@ -116,7 +116,10 @@ class ItemEvidenceApplyView(RoleRequiredMixin, View):
             return HttpResponseRedirect(_evidence_url(item))
         try:
             saved = apply_usage_evidence(
-                item=item, by=request.user, today=timezone.localdate(), expected_version=version
+                item=item,
+                by=signed_in_user(request),
+                today=timezone.localdate(),
+                expected_version=version,
             )
         except NoUsageEvidence as problem:
             messages.error(request, str(problem))
@@ -188,7 +191,7 @@ class InterviewFormView(RoleRequiredMixin, View):
             saved = save_interview(
                 interview=form.instance,
                 items=form.cleaned_data["items"],
-                by=request.user,
+                by=signed_in_user(request),
                 seen=form.cleaned_data["seen"],
             )
         except ChangedMeanwhile:

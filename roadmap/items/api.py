@@ -82,7 +82,7 @@ ITEM_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description=_("The 
             "Every roadmap item, open items first in priority order, then done and dropped "
             "ones by id. Paged with limit and offset. "
         )
-        + ITEM_ROLES_NOTE,
+        + ITEM_ROLES_NOTE,  # type: ignore[operator]  # lazy + lazy works; the stubs want a str
         parameters=ITEM_FILTER_PARAMETERS,
         responses={200: RoadmapItemSerializer, **error_responses(400, 401, 403, 429)},
     ),
@@ -125,10 +125,11 @@ def with_planning(quarters: Sequence[Quarter]) -> Sequence[Quarter]:
     planned = planned_weeks_by_quarter(quarters)
     for quarter in quarters:
         capacities = quarter.capacities.all()
-        quarter.capacity_weeks = (
+        # Attributes for QuarterSerializer, set on the instances (not model fields).
+        quarter.capacity_weeks = (  # type: ignore[attr-defined]
             sum((row.person_weeks for row in capacities), start=Decimal(0)) if capacities else None
         )
-        quarter.planned_weeks = planned[quarter.index]
+        quarter.planned_weeks = planned[quarter.index]  # type: ignore[attr-defined]
     return quarters
 
 
@@ -142,7 +143,7 @@ QUARTER_ROLES_NOTE = _("Roles: Finance, Manager.")
             "Every quarter the roadmap has used, in date order, with each team's capacity and "
             "the planned effort. Paged with limit and offset. "
         )
-        + QUARTER_ROLES_NOTE,
+        + QUARTER_ROLES_NOTE,  # type: ignore[operator]  # lazy + lazy works; the stubs want a str
         responses={200: QuarterSerializer, **error_responses(400, 401, 403, 429)},
     ),
     retrieve=extend_schema(
@@ -170,10 +171,11 @@ class QuarterViewSet(viewsets.ReadOnlyModelViewSet):
     # Anything up to the next slash: a malformed code is a JSON 404, not the HTML one of
     # an unmatched URL.
     lookup_value_regex = "[^/]+"
+    # The plugin cannot type a Prefetch of this reverse relation ("capacities").
     queryset = Quarter.objects.prefetch_related(
-        Prefetch(
-            "capacities",
-            queryset=TeamCapacity.objects.select_related("team").order_by("team__slug"),
+        Prefetch(  # type: ignore[arg-type]
+            "capacities",  # type: ignore[arg-type]
+            queryset=TeamCapacity.objects.select_related("team").order_by("team__slug"),  # type: ignore[arg-type]
         )
     ).order_by("start_date")
 

@@ -1,5 +1,7 @@
 """Forms of the roadmap items: drafting an item, moving it, importing a CSV, capacity."""
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -118,17 +120,18 @@ class RoadmapItemForm(FieldsetsMixin, forms.ModelForm):
             current = self.instance.depends_on.values_list("pk", flat=True)
             others = (others | Q(pk__in=list(current))) & ~Q(pk=self.instance.pk)
             self.fields["version"].initial = self.instance.version
-        self.fields["owner"].queryset = (
+        self.fields["owner"].queryset = (  # type: ignore[attr-defined]  # a model choice field
             get_user_model().objects.filter(users).order_by("first_name", "username")
         )
-        self.fields["depends_on"].queryset = RoadmapItem.objects.filter(others).order_by("title")
+        self.fields["depends_on"].queryset = RoadmapItem.objects.filter(others).order_by("title")  # type: ignore[attr-defined]  # a model choice field
         self.fields["depends_on"].required = False
 
     def clean_currency(self) -> str:
         return self.cleaned_data["currency"].upper()
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # noqa: S101 -- Form.clean returns cleaned_data
         for name, value in cleaned.items():
             # Browsers send text areas with CRLF; stored text uses LF, so an untouched
             # description does not count as changed.
@@ -188,7 +191,7 @@ class RoadmapItemForm(FieldsetsMixin, forms.ModelForm):
         base = conflict.base_values or current
         mine = self.my_values()
         now = RoadmapItemForm(instance=conflict.item)
-        data = self.data.copy()
+        data = self.data.copy()  # type: ignore[attr-defined]  # a QueryDict (request.POST)
         taken, clashes = [], []
         for name in ITEM_FIELDS:
             if current[name] == base[name]:
@@ -228,8 +231,9 @@ class MoveItemForm(forms.Form):
     to_rank = forms.IntegerField(min_value=1, required=False)
     direction = forms.ChoiceField(choices=[("up", "up"), ("down", "down")], required=False)
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # noqa: S101 -- Form.clean returns cleaned_data
         if not cleaned.get("to_rank") and not cleaned.get("direction"):
             raise ValidationError(_("Say where to move the item: a rank, up or down."))
         return cleaned

@@ -54,7 +54,7 @@ def save_item(
     requesting_teams: Iterable[Team],
     depends_on: Iterable[RoadmapItem],
     expected_version: int | None,
-    by: User,
+    by: User | None,
 ) -> RoadmapItem:
     """Create or update an item, refusing the save if the item moved past `expected_version`.
 

@@ -1,6 +1,8 @@
 """What the roadmap API shows of items and quarters. Read-only: the roadmap is drafted in
 the pages, and every figure here is the one the pages show."""
 
+from typing import TYPE_CHECKING
+
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -8,22 +10,30 @@ from core.api import MoneyField
 from roadmap.items.planning import OPEN_STATUSES
 from roadmap.models import Quarter, RoadmapItem, TeamCapacity
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from core.models import Team
+    from roadmap.models import Theme
+
 
 class RoadmapItemSerializer(serializers.ModelSerializer):
-    theme = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    team = serializers.SlugRelatedField(
+    theme: "serializers.SlugRelatedField[Theme]" = serializers.SlugRelatedField(
+        slug_field="name", read_only=True
+    )
+    team: "serializers.SlugRelatedField[Team]" = serializers.SlugRelatedField(
         slug_field="slug", read_only=True, help_text=_("Slug of the delivering team.")
     )
-    owner = serializers.SlugRelatedField(
+    owner: "serializers.SlugRelatedField[User]" = serializers.SlugRelatedField(
         slug_field="username",
         read_only=True,
         allow_null=True,
         help_text=_("Username of the owner; null when nobody owns it."),
     )
-    start_quarter = serializers.SlugRelatedField(
+    start_quarter: "serializers.SlugRelatedField[Quarter]" = serializers.SlugRelatedField(
         slug_field="code", read_only=True, allow_null=True, help_text=_("e.g. 2027-Q1")
     )
-    target_quarter = serializers.SlugRelatedField(
+    target_quarter: "serializers.SlugRelatedField[Quarter]" = serializers.SlugRelatedField(
         slug_field="code", read_only=True, allow_null=True, help_text=_("e.g. 2027-Q2")
     )
     rank = serializers.SerializerMethodField(
@@ -68,11 +78,13 @@ class RoadmapItemSerializer(serializers.ModelSerializer):
         allow_null=True,
         help_text=_("Months until the monthly saving repays the upfront cost; null if never."),
     )
-    requesting_teams = serializers.SlugRelatedField(
+    requesting_teams: "serializers.SlugRelatedField[Team]" = serializers.SlugRelatedField(
         slug_field="slug", many=True, read_only=True, help_text=_("Slugs of the requesting teams.")
     )
-    depends_on = serializers.PrimaryKeyRelatedField(
-        many=True, read_only=True, help_text=_("Ids of the items this one depends on.")
+    depends_on: "serializers.PrimaryKeyRelatedField[RoadmapItem]" = (
+        serializers.PrimaryKeyRelatedField(
+            many=True, read_only=True, help_text=_("Ids of the items this one depends on.")
+        )
     )
 
     class Meta:
@@ -122,7 +134,9 @@ class RoadmapItemSerializer(serializers.ModelSerializer):
 
 
 class TeamCapacitySerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    team: "serializers.SlugRelatedField[Team]" = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
 
     class Meta:
         model = TeamCapacity

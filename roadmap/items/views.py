@@ -18,7 +18,7 @@ from django.views.generic import FormView, TemplateView
 
 from core.money import Money
 from core.quarters import parse_quarter_code
-from core.roles import MANAGERS, RoleRequiredMixin
+from core.roles import MANAGERS, RoleRequiredMixin, signed_in_user
 from cost.billing.reports import item_monthly_cost
 from roadmap.budgets.rules import (
     budget_rows,
@@ -226,6 +226,7 @@ class ItemDetailView(RoleRequiredMixin, TemplateView):
 
 
 class ItemFormMixin(RoleRequiredMixin):
+    request: HttpRequest  # set by the View it is mixed into
     allowed_roles = MANAGERS
     template_name = "roadmap/items/form.html"
 
@@ -252,7 +253,7 @@ class ItemFormMixin(RoleRequiredMixin):
                 requesting_teams=form.cleaned_data["requesting_teams"],
                 depends_on=form.cleaned_data["depends_on"],
                 expected_version=form.cleaned_data.get("version"),
-                by=self.request.user,
+                by=signed_in_user(self.request),
             )
         except EditConflict as conflict:
             # Nothing is saved. The form comes back with the other person's changes merged
@@ -304,10 +305,14 @@ class ItemMoveView(RoleRequiredMixin, View):
             return HttpResponseRedirect(back)
         if not form.is_valid():
             messages.error(
-                request, " ".join(form.errors.get("__all__", [])) or _("Give a rank of 1 or more.")
+                # An ErrorList yields its messages (str), whatever its stubs say.
+                request,
+                " ".join(form.errors.get("__all__", [])) or _("Give a rank of 1 or more."),  # type: ignore[arg-type]
             )
             return HttpResponseRedirect(back)
-        moved = move_item(item=item, to_rank=form.target_rank(item.rank), by=request.user)
+        moved = move_item(
+            item=item, to_rank=form.target_rank(item.rank), by=signed_in_user(request)
+        )
         messages.success(
             request, _("“%(title)s” is now #%(rank)s.") % {"title": moved.title, "rank": moved.rank}
         )
@@ -351,7 +356,7 @@ class ItemImportView(RoleRequiredMixin, FormView):
     def form_valid(self, form: ImportItemsForm) -> HttpResponse:
         upload = form.cleaned_data["file"]
         try:
-            result = import_items(data=upload.read(), by=self.request.user)
+            result = import_items(data=upload.read(), by=signed_in_user(self.request))
         except ImportRejected as rejected:
             return self.render_to_response(
                 self.get_context_data(form=form, errors=rejected.errors, filename=upload.name),

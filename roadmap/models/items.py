@@ -488,6 +488,9 @@ class RoadmapItem(models.Model):
         if (
             self.start_quarter_id
             and self.target_quarter_id
+            # Loaded from the ids above: never None here.
+            and self.start_quarter is not None
+            and self.target_quarter is not None
             and self.start_quarter.start_date > self.target_quarter.start_date
         ):
             raise ValidationError(

@@ -1,6 +1,8 @@
 """Forms of the review sessions: the session itself, comments, votes, change reasons,
 decisions and the commitments they make."""
 
+from typing import Any, overload
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -26,6 +28,10 @@ class UsersField(forms.ModelMultipleChoiceField):
         return obj.get_full_name() or obj.get_username()
 
 
+@overload
+def saved_quarter(quarter: Quarter) -> Quarter: ...
+@overload
+def saved_quarter(quarter: Quarter | None) -> Quarter | None: ...
 def saved_quarter(quarter: Quarter | None) -> Quarter | None:
     return None if quarter is None else Quarter.objects.for_code(quarter.code)
 
@@ -48,7 +54,7 @@ class ReviewSessionForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["reviewers"].queryset = (
+        self.fields["reviewers"].queryset = (  # type: ignore[attr-defined]  # a model choice field
             get_user_model()
             .objects.filter(is_active=True, groups__name=Role.REVIEWER)
             .order_by("first_name", "last_name", "username")
@@ -91,8 +97,9 @@ class CommentForm(forms.Form):
     review_item = forms.IntegerField(required=False, widget=forms.HiddenInput)
     parent = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # noqa: S101 -- Form.clean returns cleaned_data
         if not data.get("parent") and not data.get("kind"):
             self.add_error("kind", _("Say what kind of comment this is."))
         return data

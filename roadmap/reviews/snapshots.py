@@ -52,7 +52,7 @@ TRACKED_FIELDS = {
 }
 
 
-def _text(value) -> str | None:
+def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
@@ -238,10 +238,12 @@ def item_changes(before: dict | None, after: dict | None, *, moved: bool = False
     if before is None and after is None:
         return []
     if before is None:
+        assert after is not None  # noqa: S101 -- both None returned above
         return [Change(ChangeKind.ADDED, "", after["target_quarter"] or "")]
     if after is None:
         status = dict(RoadmapItem.Status.choices)[before["status"]]
-        return [Change(ChangeKind.DROPPED, str(status).lower(), _("deleted"))]
+        # A lazy text in a str field: it is rendered, in the page's or pack's language.
+        return [Change(ChangeKind.DROPPED, str(status).lower(), _("deleted"))]  # type: ignore[arg-type]
     changes = []
     label = dict(RoadmapItem.Status.choices)
     was, now = str(label[before["status"]]).lower(), str(label[after["status"]]).lower()
@@ -249,9 +251,12 @@ def item_changes(before: dict | None, after: dict | None, *, moved: bool = False
         changes.append(Change(ChangeKind.DROPPED, was, now))
     if after["status"] == done and before["status"] != done:
         changes.append(Change(ChangeKind.DONE, was, now))
-    was, now = _quarter_index(before["target_quarter"]), _quarter_index(after["target_quarter"])
-    if was is not None and now is not None and was != now:
-        kind = ChangeKind.SLIPPED if now > was else ChangeKind.PULLED_IN
+    was_at, now_at = (
+        _quarter_index(before["target_quarter"]),
+        _quarter_index(after["target_quarter"]),
+    )
+    if was_at is not None and now_at is not None and was_at != now_at:
+        kind = ChangeKind.SLIPPED if now_at > was_at else ChangeKind.PULLED_IN
         changes.append(Change(kind, before["target_quarter"], after["target_quarter"]))
     if moved:
         changes.append(Change(ChangeKind.REPRIORITISED, f"#{before['rank']}", f"#{after['rank']}"))

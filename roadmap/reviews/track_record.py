@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from roadmap.models import Commitment, RoadmapItem
 
-REACHED = {
+REACHED: dict[str, set[str]] = {
     Commitment.Promise.IN_PROGRESS: {RoadmapItem.Status.IN_PROGRESS, RoadmapItem.Status.DONE},
     Commitment.Promise.DONE: {RoadmapItem.Status.DONE},
 }
@@ -59,7 +59,8 @@ def check_commitments(
     history = RoadmapItem.history.filter(id__in=item_ids)
     if as_of is not None:
         history = history.filter(history_date__lte=as_of)
-    records: dict[int, list[tuple[datetime.datetime, str]]] = defaultdict(list)
+    # Keyed by item id; a commitment whose item was deleted (item_id None) finds nothing.
+    records: dict[int | None, list[tuple[datetime.datetime, str]]] = defaultdict(list)
     for item_id, status, moment in history.order_by("history_date", "history_id").values_list(
         "id", "status", "history_date"
     ):

@@ -2,6 +2,9 @@
 invited to (once opened), comment and vote, and can change nothing else. Each view
 states its roles with `allowed_roles`; the session itself is checked by `_session`."""
 
+from collections.abc import Sequence
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -10,7 +13,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.views import View
 
-from core.roles import MANAGERS, PARTICIPANTS, REVIEWERS, RoleRequiredMixin
+from core.roles import MANAGERS, PARTICIPANTS, REVIEWERS, RoleRequiredMixin, signed_in_user
 from roadmap.models import ReviewComment, ReviewItem, ReviewPack, ReviewSession
 from roadmap.reviews.forms import (
     ChangeReasonForm,
@@ -68,9 +71,9 @@ def _back(session: ReviewSession, anchor: str = "") -> HttpResponseRedirect:
 class ReviewActionMixin(RoleRequiredMixin):
     """POST-only actions: refusals become 403, a wrong state a message on the page."""
 
-    http_method_names = ["post"]
+    http_method_names: Sequence[str] = ["post"]
 
-    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return super().dispatch(request, *args, **kwargs)
         except ReviewRefused as refused:
@@ -87,7 +90,7 @@ class ReviewListView(RoleRequiredMixin, View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         sessions = (
-            ReviewSession.objects.visible_to(request.user)
+            ReviewSession.objects.visible_to(signed_in_user(request))
             .select_related("quarter")
             .prefetch_related("reviewers")
         )
@@ -139,7 +142,7 @@ class ReviewDetailView(RoleRequiredMixin, View):
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         session = _session(request, pk)
-        page = build_session_page(session=session, user=request.user)
+        page = build_session_page(session=session, user=signed_in_user(request))
         return render(
             request,
             "roadmap/reviews/detail.html",
@@ -162,7 +165,7 @@ class ReviewAdvanceView(ReviewActionMixin, View):
         session = advance_session(
             session_id=_session(request, pk).pk,
             from_status=request.POST.get("from_status", ""),
-            by=request.user,
+            by=signed_in_user(request),
         )
         messages.success(
             request,
@@ -180,7 +183,7 @@ class CommentCreateView(ReviewActionMixin, View):
         session = _session(request, pk)
         form = CommentForm(request.POST)
         if not form.is_valid():
-            problems = [f"{form.fields[name].label}: {' '.join(errors)}"
+            problems = [f"{form.fields[name].label}: {' '.join(errors)}"  # type: ignore[arg-type]
                         for name, errors in form.errors.items() if name in form.fields]  # fmt: skip
             raise ReviewStateError(" ".join(problems) or _("The comment could not be read."))
         data = form.cleaned_data
@@ -189,7 +192,7 @@ class CommentCreateView(ReviewActionMixin, View):
             review_item = get_object_or_404(ReviewItem, pk=data["review_item"], session=session)
         if data.get("parent"):
             parent = get_object_or_404(ReviewComment, pk=data["parent"], session=session)
-        comment = add_comment(session=session, author=request.user, body=data["body"],
+        comment = add_comment(session=session, author=signed_in_user(request), body=data["body"],
                               kind=data.get("kind", ""), review_item=review_item,
                               parent=parent)  # fmt: skip
         return _back(session, f"#comment-{comment.pk}")
@@ -220,7 +223,8 @@ class CommentEditView(RoleRequiredMixin, View):
         if not form.is_valid():
             return render(request, "roadmap/reviews/comment_form.html", context, status=400)
         try:
-            edit_comment(comment=comment, by=request.user, body=form.cleaned_data["body"],
+            edit_comment(comment=comment, by=signed_in_user(request),
+                         body=form.cleaned_data["body"],
                          kind=form.cleaned_data["kind"])  # fmt: skip
         except ReviewStateError as error:
             form.add_error(None, str(error))
@@ -236,7 +240,7 @@ class CommentDeleteView(ReviewActionMixin, View):
     def post(self, request: HttpRequest, pk: int, comment_pk: int) -> HttpResponse:
         session = _session(request, pk)
         comment = get_object_or_404(ReviewComment, pk=comment_pk, session=session)
-        delete_comment(comment=comment, by=request.user)
+        delete_comment(comment=comment, by=signed_in_user(request))
         messages.success(request, _("Comment deleted."))
         return _back(session)
 
@@ -251,8 +255,11 @@ class CommentResolveView(ReviewActionMixin, View):
         comment = get_object_or_404(ReviewComment, pk=comment_pk, session=session)
         form = ResolveForm(request.POST)
         if not form.is_valid():  # never resolve without the answer the manager wrote
-            raise ReviewStateError(" ".join(form.errors.get("reply", [])))
-        thread = resolve_thread(comment=comment, by=request.user, reply=form.cleaned_data["reply"])
+            # An ErrorList yields its messages (str), whatever its stubs say.
+            raise ReviewStateError(" ".join(form.errors.get("reply", [])))  # type: ignore[arg-type]
+        thread = resolve_thread(
+            comment=comment, by=signed_in_user(request), reply=form.cleaned_data["reply"]
+        )
         return _back(session, f"#comment-{thread.pk}")
 
 
@@ -267,7 +274,7 @@ class VoteView(ReviewActionMixin, View):
         form = VoteForm(request.POST)
         if not form.is_valid():
             raise ReviewStateError(_("Value and urgency go from 1 to 5."))
-        cast_vote(review_item=review_item, reviewer=request.user, **form.cleaned_data)
+        cast_vote(review_item=review_item, reviewer=signed_in_user(request), **form.cleaned_data)
         messages.success(
             request, _("Your vote on “%(title)s” is saved.") % {"title": review_item.title}
         )
@@ -284,7 +291,7 @@ class ChangeReasonView(ReviewActionMixin, View):
         form = ChangeReasonForm(request.POST)
         if not form.is_valid():
             raise ReviewStateError(_("Choose a reason from the list."))
-        set_change_reason(session=session, item_key=item_key, by=request.user,
+        set_change_reason(session=session, item_key=item_key, by=signed_in_user(request),
                           **form.cleaned_data)  # fmt: skip
         return _back(session, f"#change-{item_key}")
 
@@ -336,7 +343,7 @@ class DecisionView(RoleRequiredMixin, View):
         try:
             record_decision(review_item=review_item, outcome=form.cleaned_data["outcome"],
                             rationale=form.cleaned_data["rationale"], commitments=promised,
-                            by=request.user)  # fmt: skip
+                            by=signed_in_user(request))  # fmt: skip
         except ReviewStateError as error:
             form.add_error(None, str(error))
             return self._render(request, review_item, form, commitments, status=409)
@@ -352,7 +359,7 @@ class PackBuildView(ReviewActionMixin, View):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         session = _session(request, pk)
-        pack = build_review_pack(session=session, by=request.user)
+        pack = build_review_pack(session=session, by=signed_in_user(request))
         messages.success(
             request,
             _("Review pack version %(version)s is ready: HTML, PDF and Markdown.")

@@ -12,15 +12,17 @@ item its id, so every number can be traced back.
 
 import datetime
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 
 from core.money import Money
-from cost.billing.breakdowns import Query, cost_breakdown
+from cost.billing.breakdowns import Query, Row, cost_breakdown
 from cost.billing.reports import (
     MonthlyCost,
     Stack,
@@ -73,7 +75,11 @@ class QuarterLoad:
     @property
     def over(self) -> bool:
         """Planned beyond capacity, however little (the percentage is rounded)."""
-        return bool(self.capacity_weeks) and (self.planned_weeks or 0) > self.capacity_weeks
+        return (
+            bool(self.capacity_weeks)
+            and self.capacity_weeks is not None
+            and (self.planned_weeks or 0) > self.capacity_weeks
+        )
 
     @property
     def used(self) -> Decimal | None:
@@ -201,14 +207,14 @@ class PackContent:
 
 
 def _quantity(value: str | None) -> Decimal | None:
-    return None if value in (None, "") else Decimal(value)
+    return None if value is None or value == "" else Decimal(value)
 
 
 def _money_of(value: dict | None) -> Money | None:
     return None if not value else Money(Decimal(value["amount"]), value["currency"])
 
 
-def _sum_by_currency(values) -> list[Money]:
+def _sum_by_currency(values: Iterable[Money | None]) -> list[Money]:
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for money in values:
         if money is not None:
@@ -392,13 +398,16 @@ def _key(month: str | None) -> str | None:
     return month.replace("-", "") if month else None
 
 
-def _stacks(rows, months: tuple[str, ...], label) -> list[MonthlyCost]:
+def _stacks(
+    rows: list[Row], months: tuple[str, ...], label: Callable[[Row], tuple[str, bool]]
+) -> list[MonthlyCost]:
     position = {month: index for index, month in enumerate(months)}
     grid: dict[str, dict[tuple[str, bool], list[Decimal]]] = defaultdict(dict)
     for row in rows:
         name, unallocated = label(row)
         amounts = grid[row.currency].setdefault((name, unallocated), [Decimal(0)] * len(months))
-        amounts[position[_key(row.keys["usage_month"])]] += row.net_cost
+        # Every row of a breakdown by usage month has its month (keys allow None).
+        amounts[position[_key(row.keys["usage_month"])]] += row.net_cost  # type: ignore[index]
     return [
         MonthlyCost(
             currency=currency,
@@ -413,7 +422,9 @@ def _stacks(rows, months: tuple[str, ...], label) -> list[MonthlyCost]:
     ]  # fmt: skip
 
 
-def cost_section(*, session: ReviewSession, as_of: datetime.datetime, records: list[dict]):
+def cost_section(
+    *, session: ReviewSession, as_of: datetime.datetime, records: list[dict[str, Any]]
+) -> CostSection:
     """Twelve months of net cost by usage month, as the cost data stood at `as_of`."""
     base = Query(group_by=("usage_month",), basis="usage", as_of=as_of)
     newest = cost_breakdown(base).complete_through
@@ -431,8 +442,11 @@ def cost_section(*, session: ReviewSession, as_of: datetime.datetime, records: l
     by_service = cost_breakdown(by_service_q)
     by_team = cost_breakdown(by_team_q)
     unallocated = _("Unallocated")
+    # Every row of a breakdown by service has its service id (keys allow None).
     service_stacks = _stacks(
-        by_service.rows, months, lambda r: (r.keys.get("service") or r.keys["service_id"], False)
+        by_service.rows,
+        months,
+        lambda r: (r.keys.get("service") or r.keys["service_id"], False),  # type: ignore[arg-type,return-value]
     )
     team_stacks = _stacks(
         by_team.rows, months,
@@ -443,7 +457,7 @@ def cost_section(*, session: ReviewSession, as_of: datetime.datetime, records: l
     before_complete = shift_month(this_month, -2)
     totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for row in by_service.rows:
-        totals[(_key(row.keys["usage_month"]), row.currency)] += row.net_cost
+        totals[(_key(row.keys["usage_month"]), row.currency)] += row.net_cost  # type: ignore[index]
     currencies = sorted({currency for _month, currency in totals})
     month_change = [
         (
@@ -460,7 +474,7 @@ def cost_section(*, session: ReviewSession, as_of: datetime.datetime, records: l
     sku_cost: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)
     for row in cost_breakdown(drivers_q).rows:
         label = row.keys.get("sku") or row.keys["sku_id"]
-        sku_cost[(label, row.currency)][_key(row.keys["usage_month"])] = row.net_cost
+        sku_cost[(label, row.currency)][_key(row.keys["usage_month"])] = row.net_cost  # type: ignore[index]
     drivers = sorted(
         (
             Driver(f"{label}", Money(amounts.get(complete, Decimal(0)), currency),
@@ -477,7 +491,7 @@ def cost_section(*, session: ReviewSession, as_of: datetime.datetime, records: l
     allocated: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for row in cost_breakdown(items_q).rows:
         if row.keys.get("roadmap_item"):
-            allocated[int(row.keys["roadmap_item"])][row.currency] += row.net_cost
+            allocated[int(row.keys["roadmap_item"])][row.currency] += row.net_cost  # type: ignore[arg-type]
     items = [
         ItemCost(
             item_key=record["id"],
@@ -511,7 +525,9 @@ def cost_section(*, session: ReviewSession, as_of: datetime.datetime, records: l
     )
 
 
-def _forecast(session: ReviewSession, newest: datetime.date, as_of) -> tuple[list, Query]:
+def _forecast(
+    session: ReviewSession, newest: datetime.date, as_of: datetime.datetime
+) -> tuple[list[Forecast], Query]:
     """The quarter of the newest data: its cost so far plus the last seven days' average
     for every day left."""
     quarter = Quarter.from_code(Quarter.code_for_date(newest))
@@ -519,12 +535,13 @@ def _forecast(session: ReviewSession, newest: datetime.date, as_of) -> tuple[lis
                   by_day=True, as_of=as_of)  # fmt: skip
     days: dict[str, dict[datetime.date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for row in cost_breakdown(query).rows:
-        days[row.currency][datetime.date.fromisoformat(row.keys["usage_day"])] += row.net_cost
+        days[row.currency][datetime.date.fromisoformat(row.keys["usage_day"])] += row.net_cost  # type: ignore[arg-type]
     remaining = (quarter.end_date - newest).days
     result = []
     for currency, amounts in sorted(days.items()):
         last_week = [amounts.get(newest - datetime.timedelta(days=n), Decimal(0)) for n in range(7)]
-        rate = (sum(last_week) / 7).quantize(Decimal("0.01"))
+        # Seven Decimals: the sum is a Decimal, not the 0 of an empty sum.
+        rate = (sum(last_week) / 7).quantize(Decimal("0.01"))  # type: ignore[union-attr]
         so_far = sum(amounts.values(), Decimal(0))
         result.append(Forecast(currency, Money(so_far, currency), Money(rate, currency),
                                remaining, Money(so_far + rate * remaining, currency)))  # fmt: skip
