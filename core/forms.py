@@ -31,7 +31,7 @@ DATETIME_LOCAL_INPUT = forms.DateTimeInput(
 )
 
 
-def _unix_newlines(cleaned: dict[str, Any] | None) -> dict[str, Any]:
+def unix_newlines(cleaned: dict[str, Any] | None) -> dict[str, Any]:
     """Browsers send text areas with CRLF; stored text uses LF."""
     # Called with Form.clean()'s result: cleaned_data, which the stubs allow to be None.
     assert cleaned is not None  # noqa: S101

@@ -375,7 +375,7 @@ def price_job(job: JobRow, *, location: str) -> None:
     job.cost_nanos = int((amount * NANOS).to_integral_value(ROUND_HALF_EVEN))
 
 
-def _digest(job: JobRow, location: str) -> str:
+def job_digest(job: JobRow, location: str) -> str:
     fields = [getattr(job, name) for name in JobRow.__dataclass_fields__ if name != "digest"]
     text = json.dumps([location, *fields], default=str, sort_keys=True)
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()

@@ -56,25 +56,25 @@ CAPACITY_SKU_WORDS = ("edition", "slot")
 # --- Helpers --------------------------------------------------------------------------
 
 
-def _int(value: int | Decimal | None) -> int:
+def as_int(value: int | Decimal | None) -> int:
     # SQLite sums integers to int; PostgreSQL's SUM(bigint) is numeric (Decimal), exact.
     return 0 if value is None else int(value)
 
 
-def _money(nanos: int | Decimal | Fraction | None) -> Decimal:
+def usd_from_nanos(nanos: int | Decimal | Fraction | None) -> Decimal:
     """USD billionths (a Fraction when split between tables) -> Decimal USD, to the
     billionth."""
     if isinstance(nanos, Fraction):
         nanos = round(nanos)  # half to even
-    return to_decimal(_int(nanos))
+    return to_decimal(as_int(nanos))
 
 
-def _check_period(since: datetime.date, until: datetime.date) -> None:
+def check_period(since: datetime.date, until: datetime.date) -> None:
     if since > until:
         raise ValueError(f"The period ends ({until}) before it starts ({since}).")
 
 
-def _day(value: datetime.date) -> str | datetime.date:
+def sql_day(value: datetime.date) -> str | datetime.date:
     # The stubs say str | None; it is never None for a date, and PostgreSQL's is the date.
     return connection.ops.adapt_datefield_value(value)  # type: ignore[return-value]
 
@@ -85,7 +85,7 @@ def _bytewise(column: str) -> str:
     return f'{column} COLLATE "C"' if connection.vendor == "postgresql" else column
 
 
-def _utc_bounds(
+def utc_bounds(
     since: datetime.date, until: datetime.date
 ) -> tuple[datetime.datetime, datetime.datetime]:
     start = datetime.datetime.combine(since, datetime.time(), tzinfo=datetime.UTC)
@@ -93,7 +93,7 @@ def _utc_bounds(
     return start, end + datetime.timedelta(days=1)
 
 
-def _fetch(sql: str, params: list) -> list[tuple]:
+def fetch_rows(sql: str, params: list) -> list[tuple]:
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # Half a year of usage grouped per table set and user outgrows the default 4 MB
@@ -179,7 +179,7 @@ def table_usage(
     dataset's tables are ranked, and the curve's total is the queries that read at least
     one of them. One statement: a GROUP BY over the period's daily usage per table set
     and user, then joins with the (few) sets' members."""
-    _check_period(since, until)
+    check_period(since, until)
     condition, condition_params = _dataset_filter(dataset)
     name_order = ", ".join(_bytewise(f"t.{c}") for c in ("project_id", "dataset_id", "table_id"))
     sql = f"""
@@ -234,10 +234,10 @@ def table_usage(
         UNION ALL
         SELECT 'count', COUNT(*), NULL, NULL, NULL, NULL, NULL, NULL FROM ranked
     """  # noqa: S608 - table names from the models, values as parameters
-    found = _fetch(sql, [_day(since), _day(until), *condition_params, limit])
+    found = fetch_rows(sql, [sql_day(since), sql_day(until), *condition_params, limit])
     table_rows = sorted((row for row in found if row[0] == "table"), key=lambda row: row[1])
-    at_rank = {row[1]: _int(row[5]) for row in found if row[0] == "curve"}
-    count = next(_int(row[1]) for row in found if row[0] == "count")
+    at_rank = {row[1]: as_int(row[5]) for row in found if row[0] == "curve"}
+    count = next(as_int(row[1]) for row in found if row[0] == "count")
     tables = BigQueryTable.objects.in_bulk([row[2] for row in table_rows])
     total = sum(at_rank.values())
     curve, carried = [], 0
@@ -253,11 +253,11 @@ def table_usage(
             TableUsageRow(
                 rank=row[1],
                 table=tables[row[2]],
-                users=_int(row[3]),
-                service_accounts=_int(row[4]),
-                queries=_int(row[5]),
-                bytes_billed=_int(row[6]),
-                cost=_money(row[7]),
+                users=as_int(row[3]),
+                service_accounts=as_int(row[4]),
+                queries=as_int(row[5]),
+                bytes_billed=as_int(row[6]),
+                cost=usd_from_nanos(row[7]),
             )
             for row in table_rows
         ],
@@ -304,7 +304,7 @@ def table_users(
     """Everyone who read `table` in the period, with their queries, days and last use,
     grouped by team: teams by name, users mapped to no team last; in a team, most
     queries first. The interview list for retiring a table."""
-    _check_period(since, until)
+    check_period(since, until)
     rows = (
         JobUsageDay.objects.filter(day__gte=since, day__lte=until, table_set__members__table=table)
         .values("user_id")
@@ -320,7 +320,7 @@ def table_users(
         by_team[user.team_id].append(
             UserUse(
                 user=user,
-                queries=_int(row["queries"]),
+                queries=as_int(row["queries"]),
                 days=row["days"],
                 last_used=row["last_used"],
             )
@@ -359,7 +359,7 @@ def joined_tables(
 
     Pairs are listed for queries reading up to MAX_PAIR_SET_SIZE tables, triples up to
     MAX_TRIPLE_SET_SIZE (cost.models.usage): bigger queries are not candidates anyway."""
-    _check_period(since, until)
+    check_period(since, until)
     if size not in (2, 3):
         raise ValueError("size is 2 (pairs) or 3 (triples)")
     third = "c.third_id IS NULL" if size == 2 else "c.third_id IS NOT NULL"
@@ -386,7 +386,7 @@ def joined_tables(
             c.third_id
         LIMIT %s
     """  # noqa: S608
-    found = _fetch(sql, [_day(since), _day(until), limit])
+    found = fetch_rows(sql, [sql_day(since), sql_day(until), limit])
     ids = {table_id for row in found for table_id in row[:3] if table_id is not None}
     tables = BigQueryTable.objects.in_bulk(ids)
     return [
@@ -394,10 +394,10 @@ def joined_tables(
             tables=tuple(
                 sorted((tables[i] for i in (first, second, third) if i is not None), key=_name_key)
             ),
-            queries=_int(queries),
-            users=_int(users),
-            service_accounts=_int(service_accounts),
-            cost=_money(cost),
+            queries=as_int(queries),
+            users=as_int(users),
+            service_accounts=as_int(service_accounts),
+            cost=usd_from_nanos(cost),
         )
         for first, second, third, queries, users, service_accounts, cost in found
     ]

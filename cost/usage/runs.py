@@ -45,7 +45,7 @@ from cost.usage.jobs import (
     Progress,
     RowProblems,
     TableName,
-    _digest,
+    job_digest,
     parse_job,
     price_job,
     read_job_files,
@@ -329,7 +329,7 @@ def _load(run: JobImportRun, items: Iterable[Located | BadInput], *, today: date
     read = skipped = 0
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:  # a bulk load can be run again; see imports.py
+            with connection.cursor() as cursor:  # re-runnable bulk load (as billing/runs.py)
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         for item in items:
             if isinstance(item, BadInput):
@@ -346,7 +346,7 @@ def _load(run: JobImportRun, items: Iterable[Located | BadInput], *, today: date
                         skipped += 1
                     elif not problems:
                         price_job(job, location=run.location)
-                        job.digest = _digest(job, run.location)
+                        job.digest = job_digest(job, run.location)
                         batch.append(job)
             if len(problems) >= MAX_ERRORS:
                 break

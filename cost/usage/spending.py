@@ -33,13 +33,13 @@ from cost.usage.reports import (
     LABEL_PREFIX,
     ON_DEMAND_SKU_WORDS,
     TABLES,
-    _check_period,
-    _day,
-    _fetch,
-    _int,
-    _money,
-    _utc_bounds,
+    as_int,
+    check_period,
+    fetch_rows,
     gap_percent,
+    sql_day,
+    usd_from_nanos,
+    utc_bounds,
 )
 from cost.usage.runs import retention_start
 
@@ -82,7 +82,7 @@ def query_cost(*, since: datetime.date, until: datetime.date, by: str) -> QueryC
 
     Counted like the daily usage: QUERY jobs, SCRIPT children but not their parents.
     By label reads the job rows, so it covers the retention window only."""
-    _check_period(since, until)
+    check_period(since, until)
     if re.fullmatch(LABEL_PREFIX + LABEL_KEY, by):
         return _cost_by_label(since, until, by)
     if by not in GROUPINGS:
@@ -122,10 +122,10 @@ def _cost_row(key: str | None, label: str, sums: dict) -> CostRow:
     return CostRow(
         key=key,
         label=label,
-        queries=_int(sums["queries"]),
-        cache_hits=_int(sums["cache_hits"]),
-        bytes_billed=_int(sums["bytes_billed"]),
-        cost=_money(sums["cost_nanos"]),
+        queries=as_int(sums["queries"]),
+        cache_hits=as_int(sums["cache_hits"]),
+        bytes_billed=as_int(sums["bytes_billed"]),
+        cost=usd_from_nanos(sums["cost_nanos"]),
     )
 
 
@@ -156,14 +156,14 @@ def _cost_by_table(
         GROUP BY m.table_id, s.size
     """  # noqa: S608
     per_table: dict[int, list] = defaultdict(lambda: [0, 0, Fraction(0), Fraction(0)])
-    for table_id, size, queries, cache_hits, bytes_billed, cost in _fetch(
-        sql, [_day(since), _day(until)]
+    for table_id, size, queries, cache_hits, bytes_billed, cost in fetch_rows(
+        sql, [sql_day(since), sql_day(until)]
     ):
         sums_of = per_table[table_id]
-        sums_of[0] += _int(queries)
-        sums_of[1] += _int(cache_hits)
-        sums_of[2] += Fraction(_int(bytes_billed), size)
-        sums_of[3] += Fraction(_int(cost), size)
+        sums_of[0] += as_int(queries)
+        sums_of[1] += as_int(cache_hits)
+        sums_of[2] += Fraction(as_int(bytes_billed), size)
+        sums_of[3] += Fraction(as_int(cost), size)
     tables = BigQueryTable.objects.in_bulk(list(per_table))
     rows = [
         CostRow(
@@ -172,7 +172,7 @@ def _cost_by_table(
             queries=queries,
             cache_hits=cache_hits,
             bytes_billed=round(bytes_billed),
-            cost=_money(cost),
+            cost=usd_from_nanos(cost),
         )
         for table_id, (queries, cache_hits, bytes_billed, cost) in per_table.items()
     ]
@@ -190,7 +190,7 @@ def counted_jobs() -> models.QuerySet[BigQueryJob]:
 
 
 def _jobs_in(since: datetime.date, until: datetime.date) -> models.QuerySet[BigQueryJob]:
-    start, end = _utc_bounds(since, until)
+    start, end = utc_bounds(since, until)
     return counted_jobs().filter(creation_time__gte=start, creation_time__lt=end)
 
 
@@ -257,7 +257,7 @@ def expensive_queries(
 ) -> ExpensiveQueries:
     """Query texts by total allocated cost, highest first (then runs, then hash).
     Reads the job rows: the retention window only. Cache hits count as runs."""
-    _check_period(since, until)
+    check_period(since, until)
     rows = (
         _jobs_in(since, until)
         .exclude(query_hash="")
@@ -284,8 +284,8 @@ def expensive_queries(
                 last_seen=row["last_seen"],
                 runs=row["runs"],
                 users=row["users"],
-                bytes_billed=_int(row["bytes_billed"]),
-                cost=_money(row["cost_nanos"]),
+                bytes_billed=as_int(row["bytes_billed"]),
+                cost=usd_from_nanos(row["cost_nanos"]),
             )
             for row in rows
         ],
@@ -345,9 +345,9 @@ def reconcile(*, since: datetime.date, until: datetime.date) -> Reconciliation:
     anyway, so a single day's gap carries some of its neighbours' queries; the gap over
     the period is the one to trust. The allocation prices jobs at list prices and does
     not see the free tier, discounts or idle reserved slots, which the bill does."""
-    _check_period(since, until)
+    check_period(since, until)
     allocated = {
-        row["day"]: _int(row["cost_nanos"])
+        row["day"]: as_int(row["cost_nanos"])
         for row in JobUsageDay.objects.filter(day__gte=since, day__lte=until)
         .values("day")
         .annotate(cost_nanos=Sum("cost_nanos"))
@@ -375,17 +375,21 @@ def reconcile(*, since: datetime.date, until: datetime.date) -> Reconciliation:
         )
         .order_by()
     ):
-        billed[row["usage_date"]] = _int(row["cost"]) + _int(row["credits"])
+        billed[row["usage_date"]] = as_int(row["cost"]) + as_int(row["credits"])
         unconverted += row["unconverted"]
     days = [
-        ReconciledDay(day=day, allocated=_money(allocated.get(day)), billed=_money(billed.get(day)))
+        ReconciledDay(
+            day=day,
+            allocated=usd_from_nanos(allocated.get(day)),
+            billed=usd_from_nanos(billed.get(day)),
+        )
         for day in sorted(allocated.keys() | billed.keys())
     ]
     return Reconciliation(
         since=since,
         until=until,
         days=days,
-        allocated=_money(sum(allocated.values())),
-        billed=_money(sum(billed.values())),
+        allocated=usd_from_nanos(sum(allocated.values())),
+        billed=usd_from_nanos(sum(billed.values())),
         unconverted_facts=unconverted,
     )

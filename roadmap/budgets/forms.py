@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.forms import DATETIME_LOCAL_INPUT, FieldsetsMixin, UserChoiceField, _unix_newlines
+from core.forms import DATETIME_LOCAL_INPUT, FieldsetsMixin, UserChoiceField, unix_newlines
 from core.models import Team
 from roadmap.models import DataProduct, Incident, RoadmapItem
 
@@ -56,7 +56,7 @@ class DataProductForm(FieldsetsMixin, forms.ModelForm):
         )
 
     def clean(self) -> dict:
-        cleaned = _unix_newlines(super().clean())
+        cleaned = unix_newlines(super().clean())
         ready_by, late_days = cleaned.get("ready_by"), cleaned.get("late_days_allowed")
         # Only when both fields were read: a badly typed time is already reported.
         if "ready_by" not in self.errors and "late_days_allowed" not in self.errors:
@@ -110,7 +110,7 @@ class IncidentForm(FieldsetsMixin, forms.ModelForm):
         self.fields["follow_up"].queryset = items  # type: ignore[attr-defined]  # a model choice field
 
     def clean(self) -> dict:
-        cleaned = _unix_newlines(super().clean())
+        cleaned = unix_newlines(super().clean())
         detected, resolved = cleaned.get("detected_at"), cleaned.get("resolved_at")
         if detected and detected > timezone.now():
             # It would spend no budget until that day, yet show in the quarter's list.

@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.forms import FieldsetsMixin, _unix_newlines
+from core.forms import FieldsetsMixin, unix_newlines
 from core.models import Team
 from roadmap.evidence.interviews import interview_version
 from roadmap.evidence.tables import parse_table_names
@@ -110,4 +110,4 @@ class InterviewForm(FieldsetsMixin, forms.ModelForm):
         return date
 
     def clean(self) -> dict:
-        return _unix_newlines(super().clean())
+        return unix_newlines(super().clean())

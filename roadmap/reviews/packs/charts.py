@@ -19,7 +19,7 @@ def _scoped(svg: str, prefix: str) -> str:
     return re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}-{m[1]}"', svg)
 
 
-def _charts(content: PackContent) -> dict[str, str]:
+def pack_charts(content: PackContent) -> dict[str, str]:
     charts = {}
     for name, stacks, title in (
         ("service", content.cost.by_service, _("Net cost by usage month and service")),

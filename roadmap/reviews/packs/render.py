@@ -15,7 +15,7 @@ from roadmap.models import (
     ReviewPack,
     ReviewSession,
 )
-from roadmap.reviews.packs.charts import _charts
+from roadmap.reviews.packs.charts import pack_charts
 from roadmap.reviews.packs.content import PackContent, build_content
 
 
@@ -24,7 +24,7 @@ def render_html(content: PackContent, *, generated_at: datetime.datetime | None)
     the screen and for A4 landscape print."""
     return render_to_string(
         "roadmap/reviews/packs/pack.html",
-        {"pack": content, "charts": _charts(content), "generated_at": generated_at},
+        {"pack": content, "charts": pack_charts(content), "generated_at": generated_at},
     )
 
 
