@@ -1,5 +1,5 @@
-"""Cost models: billing (`billing.py`: invoice months, daily facts, rollups, rules, API
-tokens) and BigQuery job history (`jobs.py`: jobs, tables, daily usage)."""
+"""Cost models: billing (`billing.py`: invoice months, daily facts, rollups, allocation
+rules) and BigQuery job history (`usage.py`: jobs, tables, daily usage)."""
 
 from cost.models.billing import (
     INVOICE_MONTH,

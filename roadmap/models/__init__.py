@@ -1,5 +1,5 @@
 """The roadmap's models: the plan itself (items.py), its quarterly reviews (reviews.py),
-reliability (reliability.py) and the evidence behind items (evidence.py)."""
+error budgets (budgets.py) and the evidence behind items (evidence.py)."""
 
 from roadmap.models.budgets import DataProduct, Incident
 from roadmap.models.evidence import ItemTable, StakeholderInterview, pain_point_lines
