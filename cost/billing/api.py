@@ -1,9 +1,7 @@
 """The finance cost API. Finance and Manager may read it; everyone else gets 403, callers
 without a valid token or session 401."""
 
-import csv
 import io
-import json
 import re
 from collections.abc import Iterator
 
@@ -26,6 +24,7 @@ from rest_framework.views import APIView
 from core.api import parameters, refuse_unknown_parameters
 from core.openapi import StrictLimitOffsetPagination, error_responses
 from core.roles import MANAGERS_AND_FINANCE
+from core.sheets import SheetWriter, csv_lines, csv_text
 from cost.billing import reports
 from cost.billing.breakdowns import BreakdownError, cost_breakdown, selected
 from cost.billing.serializers import (
@@ -61,35 +60,15 @@ class CSVRenderer(renderers.BaseRenderer):
 
     def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
         out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["field", "message"])
+        writer = SheetWriter(out)
+        writer.header(["field", "message"])
         for field, messages in (data or {}).items():
             for message in messages if isinstance(messages, list) else [messages]:
-                writer.writerow([field, message])
+                writer.row([field, message])
         return out.getvalue().encode()
 
 
 RENDERERS = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer, CSVRenderer]
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_lines(header: list[str], rows: Iterator[list]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(header)
-    for row in rows:
-        yield writer.writerow(row)
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return str(value)
 
 
 def _csv_name(stem: str) -> str:
@@ -127,10 +106,9 @@ class CostReportView(APIView):
             raise ValidationError({error.field: [str(error)]}) from None
         if request.accepted_renderer.format == "csv":
             columns = report_columns(breakdown)
-            body = "".join(_csv_lines(columns, (
-                [_cell(line.get(column)) for column in columns]
-                for line in report_json(breakdown)["rows"]
-            )))  # fmt: skip
+            body = csv_text(columns, (
+                [line.get(column) for column in columns] for line in report_json(breakdown)["rows"]
+            ))  # fmt: skip
             response = HttpResponse(body, content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = _csv_name("cost-report")
             return response
@@ -214,10 +192,10 @@ class CostFactViewSet(viewsets.ViewSet):
                 record = fact_record(values)
                 if focus:
                     record = focus_record(record)
-                yield [_cell(record[column]) for column in columns]
+                yield [record[column] for column in columns]
 
         response = StreamingHttpResponse(
-            _csv_lines(columns, rows()), content_type="text/csv; charset=utf-8"
+            csv_lines(columns, rows()), content_type="text/csv; charset=utf-8"
         )
         response["Content-Disposition"] = _csv_name("cost-facts-focus" if focus else "cost-facts")
         return response

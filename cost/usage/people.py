@@ -23,14 +23,12 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from core.models import Team
+from core.sheets import csv_text, restore
 from cost.models import JobUsageDay, JobUser
 
 COLUMNS = ("email", "team")
 MAX_ERRORS = 50
 MAX_EMAIL_LENGTH: int = JobUser._meta.get_field("email").max_length  # type: ignore[assignment]  # a CharField with max_length
-# A spreadsheet runs a cell starting with one of these as a formula: the export puts an
-# apostrophe before such text (no spreadsheet shows it) and the import takes it off.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 RECENT_DAYS = 28
 
 
@@ -72,17 +70,6 @@ class _Line:
     number: int
     email: str
     team: Team | None
-
-
-def _restore(value: str) -> str:
-    value = value.strip()
-    if value.startswith("'") and value[1:].startswith((*FORMULA_STARTS, "'")):
-        return value[1:]
-    return value
-
-
-def defuse_formula(value: str) -> str:
-    return "'" + value if value.startswith((*FORMULA_STARTS, "'")) else value
 
 
 def _rows(
@@ -140,7 +127,7 @@ def _read(text: str, filename: str) -> list[_Line]:
     for number, row in rows:
         if len(problems) >= MAX_ERRORS:
             break
-        email = _restore(row.get("email") or "")
+        email = restore((row.get("email") or "").strip())
         name = (row.get("team") or "").strip()
         team = None
         if name:
@@ -213,12 +200,8 @@ def import_team_mapping(*, text: str, filename: str) -> MappingResult:
 def export_team_mapping() -> str:
     """Every known user and their team's slug (blank when unmapped), as CSV that
     `import_team_mapping` reads back without change."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for email, slug in JobUser.objects.order_by("email").values_list("email", "team__slug"):
-        writer.writerow([defuse_formula(email), slug or ""])
-    return buffer.getvalue()
+    rows = JobUser.objects.order_by("email").values_list("email", "team__slug")
+    return csv_text(COLUMNS, rows, bom=False)
 
 
 # --- The list of users --------------------------------------------------------------------

@@ -5,9 +5,7 @@ imports, and the mapping of users to teams.
 Filters come from the query string through forms: a bad value is shown as a form error
 with status 400, never a server error. The figures come from `cost.usage.reports`."""
 
-import csv
 import datetime
-import io
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib import messages
@@ -26,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from core.roles import MANAGERS, RoleRequiredMixin
+from core.sheets import csv_text
 from cost.charts import share_curve_svg
 from cost.models import BigQueryTable, JobImportRun, JobUsageDay, JobUser
 from cost.models.usage import MAX_PAIR_SET_SIZE, MAX_TRIPLE_SET_SIZE
@@ -43,7 +42,6 @@ from cost.usage.forms import (
 )
 from cost.usage.people import (
     MappingRejected,
-    defuse_formula,
     export_team_mapping,
     import_team_mapping,
     job_users,
@@ -220,19 +218,17 @@ class TableUsersCsvView(RoleRequiredMixin, View):
                 status=400, content_type="text/plain; charset=utf-8",
             )  # fmt: skip
         groups = usage.table_users(table=table, since=form.since, until=form.until)
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(["table", "team", "email", "service_account", "queries", "days",
-                         "last_used_utc"])  # fmt: skip
-        for group in groups:
-            for use in group.users:
-                writer.writerow([
-                    defuse_formula(table.full_name), group.team.slug if group.team else "",
-                    defuse_formula(use.user.email), "yes" if use.user.is_service_account else "no",
-                    use.queries, use.days, use.last_used.astimezone(datetime.UTC).isoformat(),
-                ])  # fmt: skip
+        header = ["table", "team", "email", "service_account", "queries", "days",
+                  "last_used_utc"]  # fmt: skip
+        rows = (
+            [table.full_name, group.team.slug if group.team else "", use.user.email,
+             "yes" if use.user.is_service_account else "no", use.queries, use.days,
+             use.last_used.astimezone(datetime.UTC)]
+            for group in groups
+            for use in group.users
+        )  # fmt: skip
         name = f"users-{table.table_id}-{form.since:%Y%m%d}-{form.until:%Y%m%d}.csv"
-        return _csv_response(buffer.getvalue(), _safe_filename(name))
+        return _csv_response(csv_text(header, rows, bom=False), _safe_filename(name))
 
 
 class JoinedView(PeriodReportView):

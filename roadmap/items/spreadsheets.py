@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.models import Team
+from core.sheets import SheetWriter, restore
 from roadmap.items.forms import ITEM_FIELDS, RoadmapItemForm
 from roadmap.items.planning import apply_ranks, save_item
 from roadmap.models import RoadmapItem, Theme, default_currency, dependency_graph, dependency_loop
@@ -94,36 +95,11 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-# A spreadsheet runs a cell that starts with one of these as a formula. Text cells get a
-# leading apostrophe (shown by no spreadsheet, removed again on import); numbers such as
-# -900.50 are left alone.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-NUMBER_COLUMNS = frozenset({
-    "id", "version", "rank", "reach", "impact", "confidence", "rice_effort_months",
-    "business_value", "time_criticality", "risk_reduction", "job_size", "effort_weeks",
-    "bq_monthly_cost_change", "one_off_cost", "users_affected", "hours_saved_per_month",
-    "rice_score", "wsjf_score", "people_cost",
-})  # fmt: skip
-
-
-def _defuse(column: str, value: str) -> str:
-    # Text that already starts with an apostrophe gets one more, so it survives _restore.
-    if column not in NUMBER_COLUMNS and value.startswith((*FORMULA_STARTS, "'")):
-        return "'" + value
-    return value
-
-
-def _restore(value: str) -> str:
-    if value.startswith("'") and value[1:].startswith((*FORMULA_STARTS, "'")):
-        return value[1:]
-    return value
-
-
 def export_items(items: Iterable[RoadmapItem], out: io.TextIOBase) -> None:
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
+    writer = SheetWriter(out)
+    writer.header(EXPORT_COLUMNS)
     for item in items:
-        writer.writerow([_defuse(column, _cell(item, column)) for column in EXPORT_COLUMNS])
+        writer.row(_cell(item, column) for column in EXPORT_COLUMNS)
 
 
 def items_for_export() -> QuerySet[RoadmapItem]:
@@ -203,7 +179,7 @@ def _row_data(row: dict[str | None, str], instance: RoadmapItem | None) -> Multi
     """Form data for one row. A column the file leaves out keeps the item's current value
     (or the default, for a new item), so a sheet with only `id,title` renames items."""
     given = {
-        column: _restore((value or "").strip())
+        column: restore((value or "").strip())
         for column, value in row.items()
         if column is not None and column in IMPORTED_COLUMNS
     }
