@@ -96,18 +96,27 @@ def status_label(value: str) -> str:
     return str(dict(RoadmapItem.Status.choices).get(value, value))
 
 
+def _md_inline(text: str) -> str:
+    """User text as Markdown shows it, never as markup: raw HTML as text (& and <
+    escaped: no tag starts without <) and no link or image (brackets escaped), so a
+    viewer of the pack neither runs a tag nor loads a URL someone typed."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;")
+    return text.replace("[", "\\[").replace("]", "\\]")
+
+
 @register.filter
 def md_cell(value) -> str:
-    """Text for one cell of a Markdown table: a pipe or a line break would end the cell."""
-    return " ".join(str(value or "").split()).replace("|", "\\|")
+    """User text on one line (a table cell, a heading, a list item): a pipe or a line
+    break would end the cell."""
+    return _md_inline(" ".join(str(value or "").split())).replace("|", "\\|")
 
 
 @register.filter
 def md_text(value, indent: int = 0) -> str:
-    """User text inside a Markdown list item: raw HTML shown as text (< and & escaped),
-    and continuation lines indented so the text cannot start a heading or a reply of
-    its own."""
-    text = str(value or "").replace("&", "&amp;").replace("<", "&lt;")
+    """User text inside a Markdown list item, escaped as `md_cell` escapes it, with
+    continuation lines indented so the text cannot start a heading or a reply of its
+    own."""
+    text = _md_inline(str(value or ""))
     pad = " " * (int(indent) + 2)
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     # A line that would start a heading, a list, a quote or a table is escaped.

@@ -418,3 +418,55 @@ def test_user_text_in_the_markdown_pack_cannot_start_a_block(line):
     html = markdown.markdown(f"- {text}", extensions=["fenced_code"])
     for tag in ("<h1>", "<h2>", "<hr", "<pre>", "<blockquote>", "<ol>"):
         assert tag not in html
+
+
+def test_no_user_text_reaches_the_markdown_pack_as_raw_html(world):
+    """Titles, changes, reason notes, commitments, names of people, products and
+    incidents: each shows as text, none as a tag a Markdown viewer would run or load."""
+    import re
+
+    import markdown
+
+    from roadmap.models import DataProduct
+    from roadmap.reviews.packs.render import render_markdown
+    from roadmap.reviews.rules import CommitmentInput, set_change_reason
+
+    manager, vp, session = world["manager"], world["vp"], world["session"]
+    row = session.items.get(title="Orders table")
+    record_decision(review_item=row, outcome="approved", rationale="", by=manager,
+                    commitments=[CommitmentInput("<script>alert('promise')</script>",
+                                                 quarter("2026-Q3"))])  # fmt: skip
+    advanced(session, "closed", by=manager)
+    first = world["first"]
+    first.title = "<img src=x onerror=alert('title')>"
+    first.effort_weeks = Decimal(8)
+    first.save()
+    vp.first_name = "<b onmouseover=alert('name')>Vera"
+    vp.save()
+    product = DataProduct.objects.create(name="<script>alert('product')</script>", slug="p",
+                                         incidents_allowed=1)  # fmt: skip
+    product.reliability_items.add(first)
+    recorded_incident(timezone.localdate().isoformat(), product,
+                      title="<iframe src=javascript:alert('incident')>")  # fmt: skip
+    current = opened(ReviewSessionFactory(title="<svg onload=alert('session')>",
+                                          quarter=quarter("2027-Q1"), reviewers=[vp]),
+                     by=manager)  # fmt: skip
+    set_change_reason(session=current, item_key=first.pk, kind="scope_grew",
+                      note="<img src=x onerror=alert('reason')> [x](javascript:alert(1))",
+                      by=manager)  # fmt: skip
+    add_comment(session=current, author=vp, kind="question", body="Why?",
+                review_item=current.items.get(item_key=first.pk))  # fmt: skip
+    content = build_content(session=current, as_of=timezone.now())
+    text = render_markdown(content, generated_at=None)
+    for word in ("promise", "title", "name", "product", "incident", "session", "reason"):
+        assert f"alert('{word}')" in text, word  # every text is there, as text
+    assert re.findall(r"<[A-Za-z/!?]", text) == []
+    html = markdown.markdown(text, extensions=["tables"])
+    for tag in ("<script", "<img", "<svg", "<iframe", "<b ", "<a "):
+        assert tag not in html, tag
+    # The HTML pack (and the PDF made from it) escapes the same texts.
+    from roadmap.reviews.packs.render import render_html
+
+    page = render_html(content, generated_at=None)
+    for tag in ("<script>alert", "<img src=x", "<svg onload", "<iframe", "<b onmouseover"):
+        assert tag not in page, tag
