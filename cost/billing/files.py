@@ -31,6 +31,7 @@ import duckdb
 from django.conf import settings
 
 from core.money import ISO_CURRENCIES
+from core.times import TimeWindow, data_window
 from cost.billing.facts import DailyFact, fact_from_row
 from cost.billing.rows import MAX_ERRORS, BadInput, check_row, json_lines
 
@@ -46,6 +47,7 @@ COLUMNS = {
     "service": "STRUCT(id VARCHAR, description VARCHAR)",
     "sku": "STRUCT(id VARCHAR, description VARCHAR)",
     "usage_start_time": "VARCHAR",
+    "usage_end_time": "VARCHAR",
     "project": f"STRUCT(id VARCHAR, number VARCHAR, name VARCHAR, labels {KV}, "
     "ancestry_numbers VARCHAR)",
     "labels": KV,
@@ -189,7 +191,7 @@ def _decoded_lines(path: Path, counter: list[int]) -> Iterator[str]:
                 raise _NotUtf8(number) from None
 
 
-def _csv_to_json(file: InputFile, out: io.TextIOBase) -> list[BadInput]:
+def _csv_to_json(file: InputFile, out: io.TextIOBase, window: TimeWindow) -> list[BadInput]:
     problems: list[BadInput] = []
     line = 1
     counter = [0]
@@ -208,7 +210,8 @@ def _csv_to_json(file: InputFile, out: io.TextIOBase) -> list[BadInput]:
             rows += 1
             row, cell_problems = _csv_row(cells)
             problems += [BadInput(file.name, line, field, message)
-                         for field, message in cell_problems or check_row(row)]  # fmt: skip
+                         for field, message in cell_problems
+                         or check_row(row, window=window)]  # fmt: skip
             if len(problems) >= MAX_ERRORS:
                 break
             out.write(json.dumps(row, ensure_ascii=False))
@@ -275,7 +278,7 @@ def _has_rows(path: Path) -> bool:
 
 
 def _prepare(
-    files: list[InputFile], workdir: Path, con: duckdb.DuckDBPyConnection
+    files: list[InputFile], workdir: Path, con: duckdb.DuckDBPyConnection, window: TimeWindow
 ) -> tuple[list[Path], list[BadInput]]:
     """A newline-delimited JSON file per input, under names of our own: DuckDB would read
     `*`, `?` or `[` in a user's file name as a pattern and take in other files."""
@@ -295,7 +298,7 @@ def _prepare(
                 target.symlink_to(file.path.resolve())
             elif file.format == "csv":
                 with target.open("w", encoding="utf-8") as out:
-                    problems += _csv_to_json(file, out)
+                    problems += _csv_to_json(file, out, window)
             else:
                 _parquet_to_json(file, target, con)
             if not _has_rows(target):
@@ -315,11 +318,14 @@ def _sql_list(values: Iterable[str]) -> str:
     return ", ".join("'" + value.replace("'", "''") + "'" for value in sorted(values))
 
 
-def _query(paths: list[Path], time_zone: str) -> str:
-    """One scan: rows -> daily facts. Values are cast once; a row whose cast fails counts
-    in `bad_rows`, and Python checks the group keys (currency, month, ids, labels), so the
-    expensive checks run per fact, not per row."""
+def _query(paths: list[Path], time_zone: str, window: TimeWindow) -> str:
+    """One scan: rows -> daily facts. Values are cast once; a row whose cast fails or whose
+    times fall outside `window` counts in `bad_rows`, and Python checks the group keys
+    (currency, month, ids, labels), so the expensive checks run per fact, not per row."""
     files = "[" + _sql_list(str(path) for path in paths) + "]"
+    # Our own moments, written by isoformat: nothing from a file reaches the SQL text.
+    inside = (f"BETWEEN TIMESTAMPTZ '{window.earliest.isoformat()}' "
+              f"AND TIMESTAMPTZ '{window.latest.isoformat()}'")  # fmt: skip
     columns = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in COLUMNS.items()) + "}"
     tz = time_zone.replace("'", "''")
     # Labels as JSON text, in the export's order: sorting a list per row costs a second
@@ -330,6 +336,7 @@ def _query(paths: list[Path], time_zone: str) -> str:
         SELECT
             invoice.month AS invoice_month,
             parse_ts(usage_start_time) AS usage_start,
+            parse_ts(usage_end_time) AS usage_end,
             billing_account_id, project, service, sku, location, currency, usage,
             coalesce(nullif(cost_type, ''), 'regular') AS cost_type,
             TRY_CAST(cost AS {DECIMAL}) AS cost_value,
@@ -348,7 +355,11 @@ def _query(paths: list[Path], time_zone: str) -> str:
               OR (usage.amount_in_pricing_units IS NOT NULL AND pricing_value IS NULL)
               OR (currency_conversion_rate IS NOT NULL AND (rate_value IS NULL
                                                           OR rate_value < 0.000000001))
-              OR (export_time IS NOT NULL AND exported IS NULL) AS broken,
+              OR (export_time IS NOT NULL AND exported IS NULL)
+              OR (usage_end_time IS NOT NULL AND usage_end IS NULL)
+              OR (usage_start IS NOT NULL AND usage_start NOT {inside})
+              OR (usage_end IS NOT NULL AND usage_end NOT {inside})
+              OR (exported IS NOT NULL AND exported NOT {inside}) AS broken,
             {labels.format("labels")}::VARCHAR AS label_text,
             {labels.format("project.labels")}::VARCHAR AS project_label_text
         FROM read_json({files}, format = 'newline_delimited', columns = {columns},
@@ -389,12 +400,13 @@ def _query(paths: list[Path], time_zone: str) -> str:
     """  # noqa: S608 - files are our own names, the zone is quoted, the rest is constant
 
 
-def _group_is_valid(record: dict) -> bool:
+def _group_is_valid(record: dict, window: TimeWindow) -> bool:
     """The checks on what a group of rows has in common, done once per fact."""
     return (
         record["bad_rows"] == 0
         and record["currency"] in ISO_CURRENCIES
         and bool(INVOICE_MONTH.fullmatch(record["invoice_month"] or ""))
+        and window.holds_month(record["invoice_month"])
         and bool(record["billing_account_id"] and record["service_id"] and record["sku_id"])
         and _labels_are_valid(record["labels"])
         and _labels_are_valid(record["project_labels"])
@@ -464,8 +476,9 @@ def _watch(con: duckdb.DuckDBPyConnection, progress: Progress | None) -> Callabl
 def aggregate_files(files: list[InputFile], *, progress: Progress | None = None) -> Aggregate:
     """Read every file and group its rows into daily facts; raise BadFiles on any problem."""
     con = _connect()
+    window = data_window()
     with tempfile.TemporaryDirectory(prefix="quarterdeck-ingest-") as folder:
-        paths, problems = _prepare(files, Path(folder), con)
+        paths, problems = _prepare(files, Path(folder), con, window)
         if problems:
             con.close()
             raise BadFiles(problems[:MAX_ERRORS])
@@ -473,7 +486,8 @@ def aggregate_files(files: list[InputFile], *, progress: Progress | None = None)
         facts: dict[tuple, DailyFact] = {}
         rows_read, valid = 0, True
         try:
-            result = con.execute(_query(paths, settings.QUARTERDECK_BILLING_TIME_ZONE))
+            time_zone = settings.QUARTERDECK_BILLING_TIME_ZONE
+            result = con.execute(_query(paths, time_zone, window))
             columns = [column[0] for column in result.description]
             # Batches, straight into compact DailyFacts: a year of an account is tens of
             # thousands of facts, and three copies of them would double peak memory.
@@ -481,7 +495,7 @@ def aggregate_files(files: list[InputFile], *, progress: Progress | None = None)
                 for row in batch:
                     record = dict(zip(columns, row, strict=True))
                     rows_read += record["row_count"]
-                    valid = valid and _group_is_valid(record)
+                    valid = valid and _group_is_valid(record, window)
                     if valid:
                         fact = _daily_fact(record)
                         # Groups whose labels differ only in order are one fact.
@@ -495,12 +509,12 @@ def aggregate_files(files: list[InputFile], *, progress: Progress | None = None)
                 f"{settings.QUARTERDECK_INGEST_MEMORY_MB}) or lower QUARTERDECK_INGEST_THREADS"
             ))]) from None  # fmt: skip
         except duckdb.Error as error:
-            raise BadFiles(_locate(files, paths) or [_unplaced(files, error)]) from None
+            raise BadFiles(_locate(files, paths, window) or [_unplaced(files, error)]) from None
         finally:
             stop()
             con.close()
         if not valid:
-            raise BadFiles(_locate(files, paths) or [_unplaced(files, None)])
+            raise BadFiles(_locate(files, paths, window) or [_unplaced(files, None)])
     return Aggregate(facts=list(facts.values()), rows_read=rows_read)
 
 
@@ -526,7 +540,7 @@ def _daily_fact(record: dict) -> DailyFact:
 # --- Finding the problems, precisely ----------------------------------------------------
 
 
-def _locate(files: list[InputFile], paths: list[Path]) -> list[BadInput]:
+def _locate(files: list[InputFile], paths: list[Path], window: TimeWindow) -> list[BadInput]:
     """Read the files again in Python to name file, line and field of each problem."""
     problems: list[BadInput] = []
     for file, path in zip(files, paths, strict=True):
@@ -540,7 +554,7 @@ def _locate(files: list[InputFile], paths: list[Path]) -> list[BadInput]:
                     problems.append(BadInput(file.name, line, None, error, unit))
                 else:
                     problems += [BadInput(file.name, line, field, message, unit)
-                                 for field, message in check_row(row)]  # fmt: skip
+                                 for field, message in check_row(row, window=window)]  # fmt: skip
                 if len(problems) >= MAX_ERRORS:
                     return problems[:MAX_ERRORS]
         except (EOFError, OSError, zlib.error) as error:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from core.money import ISO_CURRENCIES
+from core.times import TimeWindow
 
 MAX_ERRORS = 20
 
@@ -112,8 +113,19 @@ def _get(row: dict[str, Any], path: str) -> Any:
     return value
 
 
-def check_row(row: object) -> list[tuple[str, str]]:
-    """(field, message) for every rule the row breaks; the same rules as the SQL."""
+def _time_problem(value: object, window: TimeWindow) -> str | None:
+    """Why a usage or export time is refused: not a time, or outside the window."""
+    moment = parse_timestamp(value)
+    if moment is None:
+        return f"{value!r} is not a time"
+    if not window.holds(moment):
+        return window.outside(value)
+    return None
+
+
+def check_row(row: object, *, window: TimeWindow) -> list[tuple[str, str]]:
+    """(field, message) for every rule the row breaks; the same rules as the SQL. Times
+    and the invoice month must fall inside `window` (core.times.data_window)."""
     if not isinstance(row, dict):
         return [("-", "expected a JSON object")]
     problems = []
@@ -135,13 +147,18 @@ def check_row(row: object) -> list[tuple[str, str]]:
     start = _get(row, "usage_start_time")
     if start is None:
         problems.append(("usage_start_time", "missing"))
-    elif parse_timestamp(start) is None:
-        problems.append(("usage_start_time", f"{start!r} is not a time"))
+    elif (problem := _time_problem(start, window)) is not None:
+        problems.append(("usage_start_time", problem))
+    end = _get(row, "usage_end_time")
+    if end is not None and (problem := _time_problem(end, window)) is not None:
+        problems.append(("usage_end_time", problem))
     month = _get(row, "invoice.month")
     if month is None:
         problems.append(("invoice.month", "missing"))
     elif not re.fullmatch(r"[0-9]{4}(0[1-9]|1[0-2])", str(month)):
         problems.append(("invoice.month", f"{month!r} is not a month written YYYYMM"))
+    elif not window.holds_month(str(month)):
+        problems.append(("invoice.month", window.outside(month)))
     cost = _get(row, "cost")
     if cost is None:
         problems.append(("cost", "missing"))
@@ -161,8 +178,8 @@ def check_row(row: object) -> list[tuple[str, str]]:
     if rate is not None and rate < SMALLEST_RATE:
         problems.append(("currency_conversion_rate", "must be greater than 0"))
     export_time = row.get("export_time")
-    if export_time is not None and parse_timestamp(export_time) is None:
-        problems.append(("export_time", f"{export_time!r} is not a time"))
+    if export_time is not None and (problem := _time_problem(export_time, window)) is not None:
+        problems.append(("export_time", problem))
     credits = row.get("credits")
     if isinstance(credits, list):
         for index, credit in enumerate(credits):

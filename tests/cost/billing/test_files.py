@@ -1,5 +1,6 @@
 """import_billing: exact, idempotent, versioned, and precise about bad input."""
 
+import csv
 import datetime
 import gzip
 import hashlib
@@ -548,3 +549,86 @@ def test_labels_in_another_order_are_the_same_label_set(tmp_path):
     import_files(paths=[path], source_name="order")
     fact = CostFact.objects.get()
     assert (fact.row_count, fact.label_set.labels) == (2, {"env": "prod", "team": "ae"})
+
+
+# --- Issue 19: times no real export holds --------------------------------------------------
+
+
+def _days_from_now(days: float) -> str:
+    moment = timezone.now() + datetime.timedelta(days=days)
+    return f"{moment.astimezone(datetime.UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
+@pytest.mark.parametrize(
+    ("changes", "fields"),
+    [
+        ({"usage_start_time": "2999-12-31 00:00:00 UTC", "invoice__month": "299912"},
+         ["usage_start_time", "invoice.month"]),
+        ({"usage_start_time": "1970-01-01 00:00:00 UTC", "invoice__month": "197001"},
+         ["usage_start_time", "invoice.month"]),
+        ({"usage_start_time": "2014-12-31T23:59:59.999999Z"}, ["usage_start_time"]),
+        ({"usage_end_time": "2999-12-31 01:00:00 UTC"}, ["usage_end_time"]),
+        ({"export_time": "1970-01-01 00:00:00 UTC"}, ["export_time"]),
+        ({"invoice__month": "299912"}, ["invoice.month"]),
+        ({"invoice__month": 201412}, ["invoice.month"]),
+    ],
+    ids=["year-2999", "year-1970", "just-before-2015", "usage-end", "export-time",
+         "invoice-month-only", "invoice-month-number"],
+)  # fmt: skip
+def test_times_outside_the_export_era_are_refused_naming_line_and_field(tmp_path, changes, fields):
+    import_files(paths=[SAMPLE_JSONL], source_name="window")
+    before = snapshot()
+    path = write_rows(tmp_path / "odd.jsonl", [BASE_ROW, _variant(**changes)])
+    with pytest.raises(ImportFailed) as failed:
+        import_files(paths=[path], source_name="window")
+    problems = failed.value.problems
+    assert [(p.file, p.line, p.field) for p in problems] == [(str(path), 2, f) for f in fields]
+    assert all("is outside 2015-01-01 to " in p.message for p in problems)
+    assert snapshot() == before
+
+
+def test_a_time_more_than_two_days_ahead_is_refused_in_every_format(tmp_path):
+    ahead = _variant(usage_start_time=_days_from_now(3))
+    ahead["invoice"]["month"] = ahead["usage_start_time"][:7].replace("-", "")
+    jsonl = write_rows(tmp_path / "ahead.jsonl", [BASE_ROW, ahead])
+    parquet = tmp_path / "ahead.parquet"
+    duckdb.sql(f"COPY (SELECT * FROM read_json('{jsonl}')) TO '{parquet}' (FORMAT parquet)")
+    with (SAMPLES / "gcp-billing-standard-koku-202011.csv").open(newline="") as sample:
+        header, *rows = list(csv.reader(sample))
+    cells = list(rows[1])
+    cells[header.index("usage_start_time")] = ahead["usage_start_time"]
+    cells[header.index("invoice.month")] = ahead["invoice"]["month"]
+    flat = tmp_path / "ahead.csv"
+    with flat.open("w", newline="") as out:
+        csv.writer(out).writerows([header, rows[0], cells])
+    for path, where in [(jsonl, "line 2"), (parquet, "row 2"), (flat, "line 3")]:
+        with pytest.raises(ImportFailed) as failed:
+            import_files(paths=[path], source_name="ahead")
+        assert [str(p).split(": ")[0] for p in failed.value.problems] == [
+            f"{path}, {where}, field usage_start_time"
+        ]
+    assert not CostFact.objects.exists()
+
+
+def test_the_ends_of_the_window_are_accepted(tmp_path):
+    first = _variant(usage_start_time="2015-01-01 00:00:00 UTC", invoice__month="201501",
+                     usage_end_time="2015-01-01 01:00:00 UTC",
+                     export_time="2015-01-01 02:00:00 UTC")  # fmt: skip
+    soon = _variant(usage_start_time=_days_from_now(1), usage_end_time=_days_from_now(1.04))
+    soon["invoice"]["month"] = soon["usage_start_time"][:7].replace("-", "")
+    path = write_rows(tmp_path / "ends.jsonl", [first, soon])
+    assert import_files(paths=[path], source_name="ends").rows_read == 2
+
+
+def test_import_billing_of_a_row_from_2999_exits_with_the_line_and_writes_nothing(tmp_path):
+    import_files(paths=[SAMPLE_JSONL], source_name="billing-files")
+    before = snapshot()
+    path = write_rows(tmp_path / "2999.jsonl", [_variant(usage_start_time="2999-12-31 00:00:00 UTC",
+                                                         invoice__month="299912")])  # fmt: skip
+    with pytest.raises(CommandError) as failed:
+        call_command("import_billing", str(path))
+    assert f"{path}, line 1, field usage_start_time: '2999-12-31 00:00:00 UTC' is outside" in (
+        str(failed.value)
+    )
+    assert snapshot() == before
+    assert set(BillingMonth.objects.values_list("invoice_month", flat=True)) == {"202011"}
