@@ -228,9 +228,29 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
-# Calls per token per period (DRF rate syntax: 600/min, 20/second). Counted per process
-# in the default local-memory cache.
+# Calls per token per period (DRF rate syntax: 600/min, 20/second), counted where every
+# worker sees them: in the database (core.ApiCallCount), or in Redis when REDIS_URL is set.
 QUARTERDECK_API_RATE = env_rate("QUARTERDECK_API_RATE", default="600/min")
+REDIS_URL = env_str("REDIS_URL", default="")
+if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(
+        f"Environment variable REDIS_URL={REDIS_URL!r} is invalid: "
+        "expected a redis://host:6379/0, rediss:// or unix:// URL."
+    )
+# The default cache (cached reports) stays in each worker's memory.
+CACHES: dict[str, dict[str, object]] = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+if REDIS_URL:
+    CACHES["api-rate"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "quarterdeck",
+        # A Redis that stops answering fails the call in seconds instead of hanging a worker.
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+# The cache alias the API rate is counted in; empty: the database.
+QUARTERDECK_API_RATE_CACHE = "api-rate" if REDIS_URL else ""
 
 # --- API documentation (drf-spectacular) ----------------------------------------------
 # The schema and the docs page admit any Quarterdeck role, like the API root. Swagger UI

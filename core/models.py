@@ -1,11 +1,12 @@
 """What every part of Quarterdeck shares: the teams people belong to (which deliver and
-request roadmap work, and which BigQuery cost and usage are attributed to), and the API
-tokens scripts call the API with.
+request roadmap work, and which BigQuery cost and usage are attributed to), the API
+tokens scripts call the API with, and the count of their calls that the API rate limits.
 
 Both tables keep the names they were created with (`roadmap_team`, `cost_apitoken`):
 they moved here from the apps that created them without being rebuilt.
 """
 
+import datetime
 import hashlib
 import secrets
 from decimal import Decimal
@@ -13,7 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.validators import MinValueValidator
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -134,3 +135,66 @@ class ApiToken(models.Model):
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
             self.save(update_fields=["revoked_at"])
+
+
+IDENT_MAX_LENGTH = 200
+
+
+class ApiCallCount(models.Model):
+    """The calls one token (or signed-in user) made in one window of QUARTERDECK_API_RATE.
+
+    In the database so that every gunicorn worker counts into the same row: a count kept
+    in each worker's memory lets a token make the rate once per worker.
+    """
+
+    ident = models.CharField(_("caller"), max_length=IDENT_MAX_LENGTH)
+    window_start = models.DateTimeField(_("window start"))
+    window_end = models.DateTimeField(_("window end"))
+    calls = models.PositiveIntegerField(_("calls"), default=0)
+
+    class Meta:
+        verbose_name = _("API call count")
+        verbose_name_plural = _("API call counts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ident", "window_start", "window_end"],
+                name="apicallcount_one_row_per_caller_and_window",
+            ),
+        ]
+        # Finds the windows that are over, to delete them.
+        indexes = [models.Index(fields=["window_end"], name="apicallcount_window_end")]
+
+    def __str__(self) -> str:
+        return f"{self.ident}: {self.calls} calls from {self.window_start:%Y-%m-%d %H:%M:%S}"
+
+    @classmethod
+    def add_call(
+        cls, *, ident: str, window_start: datetime.datetime, window_end: datetime.datetime
+    ) -> int:
+        """Count one more call of `ident` in this window; the calls so far, this one included.
+
+        One INSERT ... ON CONFLICT DO UPDATE ... RETURNING statement (PostgreSQL, and SQLite
+        since 3.35): the database adds 1 to the stored count under its row lock, so two
+        workers counting at once never both read the same count (as a get, then a set,
+        would). The ORM has no increment-or-insert that returns the new value, hence SQL.
+        """
+        if len(ident) > IDENT_MAX_LENGTH:
+            ident = "sha256:" + hashlib.sha256(ident.encode()).hexdigest()
+        table = connection.ops.quote_name(cls._meta.db_table)
+        sql = (
+            f"INSERT INTO {table} (ident, window_start, window_end, calls) "  # noqa: S608
+            "VALUES (%s, %s, %s, 1) "
+            "ON CONFLICT (ident, window_start, window_end) "
+            f"DO UPDATE SET calls = {table}.calls + 1 "
+            "RETURNING calls"
+        )
+        adapt = connection.ops.adapt_datetimefield_value
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [ident, adapt(window_start), adapt(window_end)])
+            (calls,) = cursor.fetchone()
+        if calls == 1:
+            # The first call of a new window: the windows that ended by now go. Indexed,
+            # at most once per caller and window, so the table holds about one row per
+            # caller active in the current window.
+            cls.objects.filter(window_end__lte=window_start).delete()
+        return int(calls)

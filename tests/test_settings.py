@@ -54,6 +54,7 @@ def run_django(args: list[str], **env: str) -> subprocess.CompletedProcess:
         ({"DEBUG": "1", "DATABASE_URL": "not a url"}, "DATABASE_URL='not a url' is invalid"),
         ({"DEBUG": "1", "CSRF_TRUSTED_ORIGINS": "example.com"}, "CSRF_TRUSTED_ORIGINS="),
         ({"DEBUG": "1", "QUARTERDECK_HOUR_VALUE": "lots"}, "QUARTERDECK_HOUR_VALUE='lots'"),
+        ({"DEBUG": "1", "REDIS_URL": "localhost:6379"}, "REDIS_URL='localhost:6379' is invalid"),
         (
             {"DEBUG": "1", "QUARTERDECK_DEFAULT_CURRENCY": "dollars"},
             "QUARTERDECK_DEFAULT_CURRENCY='DOLLARS'",
