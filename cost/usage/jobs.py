@@ -22,6 +22,7 @@ from django.conf import settings
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
+from core.times import TimeWindow, data_window
 from cost.billing.files import BadFiles, InputFile
 from cost.billing.rows import BadInput, parse_timestamp
 from cost.models import (
@@ -140,7 +141,12 @@ def _text(
 
 
 def _time(
-    row: Mapping[str, Any], name: str, problems: list[tuple[str, str]], *, required: bool = False
+    row: Mapping[str, Any],
+    name: str,
+    problems: list[tuple[str, str]],
+    *,
+    window: TimeWindow,
+    required: bool = False,
 ) -> datetime.datetime | None:
     value = row.get(name)
     if value is None or value == "":
@@ -157,6 +163,9 @@ def _time(
         problems.append(
             (name, f"{str(value)[:40]!r} is not a time such as 2026-11-01 12:00:00 UTC")
         )
+    elif not window.holds(parsed):
+        problems.append((name, window.outside(str(value)[:40])))
+        return None
     return parsed
 
 
@@ -283,8 +292,10 @@ def _error(row: Mapping, problems: list) -> tuple[str, str]:
     return reason, message
 
 
-def parse_job(row: Any, *, keep_query_text: bool) -> JobRow:
-    """One JOBS row -> JobRow, or RowProblems naming every bad field."""
+def parse_job(row: Any, *, keep_query_text: bool, window: TimeWindow | None = None) -> JobRow:
+    """One JOBS row -> JobRow, or RowProblems naming every bad field. Its times must fall
+    inside `window` (core.times.data_window(), by default as of now)."""
+    window = window or data_window()
     if not isinstance(row, Mapping):
         raise RowProblems([("", "expected a JSON object (one job per line)")])
     problems: list[tuple[str, str]] = []
@@ -313,9 +324,9 @@ def parse_job(row: Any, *, keep_query_text: bool) -> JobRow:
         project_id=_text(row, "project_id", problems, required=True, longest=128),
         job_id=_text(row, "job_id", problems, required=True, longest=1024),
         # None only with a problem recorded, and then the row is refused below.
-        creation_time=_time(row, "creation_time", problems, required=True),  # type: ignore[arg-type]
-        start_time=_time(row, "start_time", problems),
-        end_time=_time(row, "end_time", problems),
+        creation_time=_time(row, "creation_time", problems, window=window, required=True),  # type: ignore[arg-type]
+        start_time=_time(row, "start_time", problems, window=window),
+        end_time=_time(row, "end_time", problems, window=window),
         user_email=user_email[:320],
         is_service_account=JobUser.looks_like_service_account(user_email, principal),
         job_type=_text(row, "job_type", problems)[:16],

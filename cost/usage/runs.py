@@ -21,6 +21,7 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.times import data_window
 from cost.billing.files import BadFiles, describe_files
 from cost.billing.rows import MAX_ERRORS, BadInput
 from cost.models import (
@@ -319,6 +320,7 @@ class _Abort(Exception):
 def _load(run: JobImportRun, items: Iterable[Located | BadInput], *, today: datetime.date) -> None:
     """Check and write every row in one transaction; problems roll it all back."""
     keep_text = settings.QUARTERDECK_JOBS_KEEP_QUERY_TEXT
+    window = data_window()  # once: every row of the run is held to the same window
     first_kept = retention_start(today)
     writer = JobWriter(run, run.location)
     # Days before the retention start that were summed already: their jobs are gone, so
@@ -337,7 +339,7 @@ def _load(run: JobImportRun, items: Iterable[Located | BadInput], *, today: date
             else:
                 read += 1
                 try:
-                    job = parse_job(item.row, keep_query_text=keep_text)
+                    job = parse_job(item.row, keep_query_text=keep_text, window=window)
                 except RowProblems as bad:
                     problems += [BadInput(item.file, item.line, name or None, message, item.unit)
                                  for name, message in bad.problems]  # fmt: skip

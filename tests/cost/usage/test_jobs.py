@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
+from django.utils import timezone
 
 from cost.models import (
     BigQueryJob,
@@ -340,6 +341,57 @@ def test_values_no_database_stores_are_named_with_their_line_and_field(
     assert message in problem.message
     assert failed.value.run.status == JobImportRun.Status.FAILED
     assert not BigQueryJob.objects.exists()
+
+
+def _days_from_now(days: float) -> str:
+    moment = timezone.now() + datetime.timedelta(days=days)
+    return f"{moment.astimezone(datetime.UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"creation_time": "2999-12-31 10:00:00 UTC"}, "creation_time"),
+        ({"creation_time": "1970-01-01 00:00:00 UTC"}, "creation_time"),
+        ({"creation_time": "0"}, "creation_time"),  # bq --format=json: seconds since 1970
+        ({"creation_time": "2014-12-31T23:59:59Z"}, "creation_time"),
+        ({"start_time": "2999-12-31 10:00:01 UTC"}, "start_time"),
+        ({"end_time": "1970-01-01T00:00:05Z"}, "end_time"),
+    ],
+    ids=["created-2999", "created-1970", "epoch-zero", "just-before-2015", "started-2999",
+         "ended-1970"],
+)  # fmt: skip
+def test_times_outside_the_job_history_era_are_refused_and_nothing_is_written(
+    tmp_path, fields, field
+):
+    load(tmp_path, [job("kept")])
+    before = list(BigQueryJob.objects.values_list("job_id", "creation_time"))
+    with pytest.raises(JobImportFailed) as failed:
+        load(tmp_path, [job("j0"), job("j1") | fields], name="odd.jsonl")
+    (problem,) = failed.value.problems
+    assert (problem.file, problem.line, problem.field) == (str(tmp_path / "odd.jsonl"), 2, field)
+    assert "is outside 2015-01-01 to " in problem.message
+    assert list(BigQueryJob.objects.values_list("job_id", "creation_time")) == before
+    assert list(JobUsageDay.objects.values_list("day", flat=True)) == [datetime.date(2026, 11, 20)]
+
+
+def test_a_job_created_more_than_two_days_ahead_is_refused_one_day_ahead_is_not(tmp_path):
+    with pytest.raises(JobImportFailed) as failed:
+        load(tmp_path, [job("ahead", creation_time=_days_from_now(3))])
+    assert failed.value.problems[0].field == "creation_time"
+    run = load(tmp_path, [job("soon", creation_time=_days_from_now(1))], name="soon.jsonl")
+    assert run.jobs_written == 1
+
+
+def test_import_jobs_of_a_job_created_in_2999_exits_naming_the_line(tmp_path):
+    path = write(tmp_path / "2999.jsonl", [job("j1", creation_time="2999-12-31 10:00:00 UTC")])
+    with pytest.raises(CommandError) as error:
+        call_command("import_jobs", str(path))
+    assert f"{path}, line 1, field creation_time: '2999-12-31 10:00:00 UTC' is outside" in str(
+        error.value
+    )
+    assert not BigQueryJob.objects.exists()
+    assert not JobUsageDay.objects.exists()
 
 
 def test_a_label_given_twice_keeps_its_last_value(tmp_path):

@@ -597,3 +597,22 @@ def test_bad_row_fails_the_run_naming_the_row_and_field(bigquery: FakeBigQuery) 
     assert run.status == JobImportRun.Status.FAILED
     assert run.files[0]["name"] == "acme-analytics.region-us.INFORMATION_SCHEMA.JOBS_BY_PROJECT"
     assert not BigQueryJob.objects.exists()
+
+
+def test_a_job_from_google_outside_the_window_fails_the_pull_and_stores_nothing(
+    bigquery: FakeBigQuery,
+) -> None:
+    now = timezone.now()
+    bigquery.jobs = [bq_job("job_a", now - datetime.timedelta(hours=2)),
+                     bq_job("job_b", now - datetime.timedelta(hours=1),
+                            end_time=datetime.datetime(2999, 1, 1, tzinfo=UTC))]  # fmt: skip
+
+    with pytest.raises(CommandError) as failed:
+        command("--project", PROJECT, "--region", "region-us")
+
+    assert "JOBS_BY_PROJECT, row 2, field end_time: '2999-01-01T00:00:00+00:00' is outside" in (
+        str(failed.value)
+    )
+    assert JobImportRun.objects.get().status == JobImportRun.Status.FAILED
+    assert not BigQueryJob.objects.exists()
+    assert not JobUsageDay.objects.exists()
