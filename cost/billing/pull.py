@@ -25,10 +25,12 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 from google.api_core.exceptions import GoogleAPIError
 from google.auth.exceptions import GoogleAuthError
 from google.cloud import bigquery
 
+from core.times import TimeWindow, data_window
 from cost import google
 from cost.billing.facts import DailyFact, Labels
 from cost.billing.facts import fact_from_row as fact_from_query_row
@@ -144,6 +146,12 @@ AMOUNTS = [
     ("usage_amount", "usage.amount"),
     ("usage_in_pricing_units", "usage.amount_in_pricing_units"),
 ]
+# The rows of a fact with a time no real export holds (core.times): the file import
+# refuses such a row, and a pull refuses the fact (`_check_window`).
+OUTSIDE_WINDOW = " OR ".join(
+    f"{column} NOT BETWEEN @earliest AND @latest"
+    for column in ("usage_start_time", "usage_end_time", "export_time")
+)
 
 
 def export_times_sql(table: ExportTable) -> str:
@@ -165,6 +173,7 @@ def daily_facts_sql(table: ExportTable) -> str:
         + [f"{exact(column)} AS {name}" for name, column in AMOUNTS]
         + [
             "export_time",
+            f"IFNULL({OUTSIDE_WINDOW}, FALSE) AS outside_window",
             "ARRAY(SELECT AS STRUCT IFNULL(credit.type, 'UNKNOWN') AS type, "  # noqa: S608
             f"{exact('credit.amount')} AS amount FROM UNNEST(credits) AS credit) AS credits",
         ]
@@ -184,6 +193,7 @@ facts AS (
     {keys},
     {sums},
     COUNT(*) AS row_count,
+    COUNTIF(outside_window) AS rows_outside_window,
     MAX(export_time) AS last_export_time,
     ARRAY_CONCAT_AGG(credits) AS credit_lines
   FROM export_rows
@@ -205,13 +215,15 @@ def _export_times_parameters(since: datetime.datetime) -> list:
     return [bigquery.ScalarQueryParameter("since", "TIMESTAMP", since)]
 
 
-def _daily_facts_parameters(months: list[str]) -> list:
+def _daily_facts_parameters(months: list[str], window: TimeWindow) -> list:
     return [
         bigquery.ArrayQueryParameter("months", "STRING", months),
         bigquery.ScalarQueryParameter(
             "time_zone", "STRING", settings.QUARTERDECK_BILLING_TIME_ZONE
         ),
         bigquery.ScalarQueryParameter("since", "TIMESTAMP", months_since(months)),
+        bigquery.ScalarQueryParameter("earliest", "TIMESTAMP", window.earliest),
+        bigquery.ScalarQueryParameter("latest", "TIMESTAMP", window.latest),
     ]
 
 
@@ -278,12 +290,19 @@ def _advance_watermarks(source: BillingSource, facts: list[DailyFact]) -> None:
     source.watermarks = locked.watermarks
 
 
-def _check_months(months: list[str] | None) -> list[str] | None:
+def _check_months(months: list[str] | None, window: TimeWindow) -> list[str] | None:
     if not months:
         return None
     bad = [month for month in months if not re.fullmatch(INVOICE_MONTH, month)]
     if bad:
         raise PullFailed(f"not an invoice month written YYYYMM: {', '.join(bad)}")
+    outside = [month for month in months if not window.holds_month(month)]
+    if outside:
+        raise PullFailed(
+            _("invoice months outside %(first)s to %(last)s: %(months)s")
+            % {"first": window.first_month, "last": window.last_month,
+               "months": ", ".join(outside)}
+        )  # fmt: skip
     return sorted(set(months))
 
 
@@ -299,6 +318,28 @@ def _labels(text: str | None) -> Labels:
     # A missing key becomes "" here and is refused, with the fact named, when stored.
     pairs = json.loads(text or "[]")
     return tuple(sorted((pair["key"] or "", pair["value"] or "") for pair in pairs))
+
+
+class OutsideWindow(ValueError):
+    """A fact whose month or rows no real export holds; the message says which."""
+
+
+def _check_window(row: Mapping[str, Any], window: TimeWindow) -> None:
+    """The file import's rule on times (core.times), for a fact BigQuery summed: its
+    invoice month and every one of its rows' usage and export times inside `window`."""
+    where = " ".join(str(row[name]) for name in ("invoice_month", "usage_date", "project_id",
+                                                  "sku_description"))  # fmt: skip
+    if not window.holds_month(row["invoice_month"]):
+        raise OutsideWindow(
+            _("%(where)s: invoice.month %(problem)s")
+            % {"where": where, "problem": window.outside(row["invoice_month"])}
+        )
+    if row["rows_outside_window"]:
+        raise OutsideWindow(
+            _("%(where)s: %(count)s export row(s) with a usage_start_time, usage_end_time or "
+              "export_time outside %(window)s, which no real export holds")
+            % {"where": where, "count": row["rows_outside_window"], "window": window.shown()}
+        )  # fmt: skip
 
 
 def fact_from_row(row: Mapping[str, Any]) -> DailyFact:
@@ -390,8 +431,10 @@ def pull_billing(
     now: datetime.datetime | None = None,
 ) -> Pull:
     """Pull the invoice months that changed since the last pull (or exactly `months`)
-    from the export table into its billing source; raise PullFailed if anything fails."""
-    forced = _check_months(months)
+    from the export table into its billing source; raise PullFailed if anything fails,
+    a fact with a time outside core.times.data_window included."""
+    window = data_window()
+    forced = _check_months(months, window)
     _check_lookback(lookback_days)
     export, source = _table_and_source(table, source_name, create=True)
     now = now or timezone.now()
@@ -411,11 +454,15 @@ def pull_billing(
             pull.pulled = changed_months(source, times)
         facts = []
         if pull.pulled:
-            config = query_config("daily-facts", _daily_facts_parameters(pull.pulled))
+            config = query_config("daily-facts", _daily_facts_parameters(pull.pulled, window))
             rows = run_query(client, daily_facts_sql(export), config, scanned)
-            facts = [fact_from_row(row) for row in rows]
+            for row in rows:
+                _check_window(row, window)
+                facts.append(fact_from_row(row))
     except (GoogleAPIError, GoogleAuthError) as error:
         raise _failed(run, describe_error(error)) from error
+    except OutsideWindow as refused:
+        raise _failed(run, str(refused)) from None
     except Exception as error:
         raise _failed(run, f"could not read the query results: {error!r}") from error
     except BaseException:
@@ -455,7 +502,8 @@ def estimate_pull(
     """Dry runs of the queries a pull would make: bytes they would process, nothing billed,
     nothing written. Without `months`, every month the lookback window touches is counted,
     the most a pull could read."""
-    forced = _check_months(months)
+    window = data_window()
+    forced = _check_months(months, window)
     _check_lookback(lookback_days)
     export, _source = _table_and_source(table, source_name, create=False)
     now = now or timezone.now()
@@ -468,7 +516,7 @@ def estimate_pull(
             config = query_config("export-times", _export_times_parameters(since), dry_run=True)
             # A dry run's job carries its statistics at once; there is no result to wait for.
             scanned_times.add(client.query(export_times_sql(export), job_config=config))
-        config = query_config("daily-facts", _daily_facts_parameters(chosen), dry_run=True)
+        config = query_config("daily-facts", _daily_facts_parameters(chosen, window), dry_run=True)
         scanned_facts.add(client.query(daily_facts_sql(export), job_config=config))
     except (GoogleAPIError, GoogleAuthError) as error:
         raise PullFailed(describe_error(error)) from error

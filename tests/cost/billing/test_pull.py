@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Sum
+from django.utils import timezone
 from google.api_core.exceptions import BadRequest, Forbidden
 from google.auth.exceptions import DefaultCredentialsError
 from google.cloud.bigquery import ArrayQueryParameter, QueryJobConfig, ScalarQueryParameter
@@ -25,6 +26,7 @@ from google.cloud.bigquery.table import Row
 from pytest_django.fixtures import Settings
 
 import cost.google
+from core.times import data_window
 from cost.billing.pull import PullFailed, estimate_pull, pull_billing
 from cost.billing.runs import import_files
 from cost.models import BillingMonth, BillingSource, CostCredit, CostFact, ImportRun, to_decimal
@@ -145,6 +147,7 @@ def bq_fact(**values: object) -> dict:
         "usage_amount": Decimal("2199023255552"),
         "usage_in_pricing_units": Decimal("2"),
         "row_count": 24,
+        "rows_outside_window": 0,
         "last_export_time": datetime.datetime(2026, 9, 11, 6, 0, tzinfo=UTC),
         "credits": [],
     }
@@ -611,6 +614,7 @@ def _pairs(pairs: list | None) -> str:
 def aggregate_like_bigquery(rows: list[dict], time_zone: str) -> list[dict]:
     """What the aggregation query returns for these export rows (stored as FLOAT64)."""
     zone = ZoneInfo(time_zone)
+    window = data_window()
     groups: dict[tuple, dict] = {}
     for row in rows:
         project, usage = row.get("project") or {}, row.get("usage") or {}
@@ -640,14 +644,16 @@ def aggregate_like_bigquery(rows: list[dict], time_zone: str) -> list[dict]:
         }
         group = groups.setdefault(tuple(key.values()), key | {
             "cost": Decimal(0), "cost_at_list": Decimal(0), "usage_amount": Decimal(0),
-            "usage_in_pricing_units": Decimal(0), "row_count": 0, "last_export_time": None,
-            "credits": defaultdict(Decimal),
+            "usage_in_pricing_units": Decimal(0), "row_count": 0, "rows_outside_window": 0,
+            "last_export_time": None, "credits": defaultdict(Decimal),
         })  # fmt: skip
         group["cost"] += _float_text(row["cost"])
         group["cost_at_list"] += _float_text(row["cost_at_list"])
         group["usage_amount"] += _float_text(usage["amount"])
         group["usage_in_pricing_units"] += _float_text(usage["amount_in_pricing_units"])
         group["row_count"] += 1
+        times = [row[name] for name in ("usage_start_time", "usage_end_time", "export_time")]
+        group["rows_outside_window"] += not all(window.holds(_timestamp(t)) for t in times if t)
         moment = _timestamp(row["export_time"])
         group["last_export_time"] = max(group["last_export_time"] or moment, moment)
         for credit in row.get("credits") or []:
@@ -674,3 +680,60 @@ def test_pulled_facts_match_the_file_import_of_the_same_export(
         sorted(pulled.values_list("invoice_month", "digest", "fact_count", "row_count"))
     )
     assert pulled.count() == 3  # January, February, and the late rows billed on March
+
+
+# --- Times no real export holds (issue 19) -----------------------------------------------
+
+
+def test_a_fact_with_rows_outside_the_window_fails_the_pull_and_stores_nothing(
+    bigquery: FakeBigQuery,
+) -> None:
+    bigquery.facts = two_months()
+    bigquery.facts[1]["rows_outside_window"] = 2  # BigQuery counted them (COUNTIF)
+
+    with pytest.raises(CommandError) as failed:
+        pull()
+
+    assert (
+        "202609 2026-09-11 acme-analytics-prod Analysis: 2 export row(s) with a "
+        "usage_start_time, usage_end_time or export_time outside 2015-01-01 to "
+    ) in str(failed.value)
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.FAILED
+    assert not CostFact.objects.exists()
+    assert BillingSource.objects.get().watermarks == {}  # read again by the next pull
+    query = bigquery.last("daily-facts")
+    assert "COUNTIF(outside_window) AS rows_outside_window" in query.sql
+    assert "usage_end_time NOT BETWEEN @earliest AND @latest" in query.sql
+    assert query.parameters["earliest"] == datetime.datetime(2015, 1, 1, tzinfo=UTC)
+    assert query.parameters["latest"] > timezone.now() + datetime.timedelta(days=1)
+
+
+def test_an_invoice_month_of_2999_from_google_fails_the_pull(bigquery: FakeBigQuery) -> None:
+    bigquery.facts = [
+        *two_months(),
+        bq_fact(invoice_month="299912", usage_date=datetime.date(2999, 12, 31),
+                last_export_time=datetime.datetime(2999, 12, 31, 6, tzinfo=UTC)),
+    ]  # fmt: skip
+
+    with pytest.raises(PullFailed) as failed:
+        pull_billing(table=TABLE)
+
+    assert str(failed.value).startswith(
+        "299912 2999-12-31 acme-analytics-prod Analysis: invoice.month '299912' is outside "
+        "2015-01-01 to "
+    )
+
+    assert ImportRun.objects.get().status == ImportRun.Status.FAILED
+    assert not CostFact.objects.exists()
+    assert not BillingMonth.objects.exists()
+
+
+@pytest.mark.parametrize("month", ["299912", "201412"])
+def test_forced_months_outside_the_window_are_refused_before_any_query(
+    bigquery: FakeBigQuery, month: str
+) -> None:
+    with pytest.raises(CommandError, match=f"invoice months outside 201501 to .*: {month}"):
+        pull("--months", "202609", month)
+    assert bigquery.queries == []
+    assert not ImportRun.objects.exists()
