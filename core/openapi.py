@@ -20,8 +20,8 @@ from drf_spectacular.extensions import (
 from drf_spectacular.utils import OpenApiResponse
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import CursorPagination, LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -171,6 +171,34 @@ class StrictLimitOffsetPagination(LimitOffsetPagination):
             elif parameter["name"] == self.offset_query_param:
                 parameter["schema"].update(minimum=0, maximum=MAX_OFFSET, default=0)
         return parameters
+
+
+class StrictCursorPagination(CursorPagination):
+    """DRF's cursor paging, refusing (400, naming the parameter) what DRF would replace by
+    a default or answer with a bare 404: a `page_size` that is not a whole number from 1
+    to `max_page_size`, or a cursor that was not given by `next` or `previous`."""
+
+    page_size_query_param = "page_size"
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size  # type: ignore[return-value]  # set by each subclass
+        maximum = self.max_page_size or self.page_size
+        if _DIGITS.fullmatch(raw) and 1 <= int(raw) <= maximum:
+            return int(raw)
+        message = _("Give a whole number from %(minimum)s to %(maximum)s.") % {
+            "minimum": 1,
+            "maximum": maximum,
+        }
+        raise ValidationError({self.page_size_query_param: [message]})
+
+    def decode_cursor(self, request: Request) -> Any:
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            message = _("Not a cursor of this list: follow `next` or `previous` as given.")
+            raise ValidationError({self.cursor_query_param: [message]}) from None
 
 
 # --- Schema and docs views ---------------------------------------------------------------

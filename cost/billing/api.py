@@ -15,14 +15,14 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import pagination, renderers, viewsets
+from rest_framework import renderers, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import parameters, refuse_unknown_parameters
-from core.openapi import StrictLimitOffsetPagination, error_responses
+from core.openapi import StrictCursorPagination, StrictLimitOffsetPagination, error_responses
 from core.roles import MANAGERS_AND_FINANCE
 from core.sheets import SheetWriter, csv_lines, csv_text
 from cost.billing import reports
@@ -115,12 +115,11 @@ class CostReportView(APIView):
         return Response(report_json(breakdown))
 
 
-class FactPagination(pagination.CursorPagination):
+class FactPagination(StrictCursorPagination):
     """Cursor pages, stable while new facts arrive: follow `next` until it is null."""
 
     ordering = ("id",)
     page_size = 1000
-    page_size_query_param = "page_size"
     max_page_size = 10000
 
 

@@ -2,12 +2,14 @@
 benefit (/api/v1/roadmap-items/) and the quarters with capacity and planned effort
 (/api/v1/quarters/), as the pages show them."""
 
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 
 import django_filters
 from django.core.validators import validate_slug
 from django.db.models import Case, F, Prefetch, When
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
@@ -184,6 +186,10 @@ class QuarterViewSet(viewsets.ReadOnlyModelViewSet):
         return None if page is None else with_planning(page)
 
     def get_object(self) -> Quarter:
+        # Only a code of the right shape reaches the database: PostgreSQL refuses a NUL
+        # in a text parameter with an error, and anything else names no quarter anyway.
+        if not re.fullmatch(QUARTER_SHAPE, self.kwargs[self.lookup_field]):
+            raise Http404(_("No Quarter matches the given query."))
         quarter = super().get_object()
         with_planning([quarter])
         return quarter

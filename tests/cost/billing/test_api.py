@@ -265,3 +265,21 @@ def test_a_list_parameter_may_be_repeated(finance, export):
     repeated = finance.get(reverse("cost-report") + "?group_by=invoice_month&group_by=service")
     assert repeated.status_code == 200, repeated.content
     assert repeated.json() == report(finance, group_by="invoice_month,service")
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"page_size": "0"}, "page_size"),
+        ({"page_size": "10001"}, "page_size"),
+        ({"page_size": "ten"}, "page_size"),
+        ({"cursor": "not-a-cursor"}, "cursor"),
+    ],
+)
+def test_fact_paging_refuses_what_it_would_otherwise_replace_by_a_default(
+    finance, export, params, field
+):
+    response = finance.get(reverse("cost-fact-list"), params)
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+    assert finance.get(reverse("cost-fact-list"), {"page_size": "10000"}).status_code == 200

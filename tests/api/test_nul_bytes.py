@@ -1,0 +1,52 @@
+"""A NUL byte anywhere a client can put one (a path segment, a query parameter) is a
+4xx, never a 500: PostgreSQL text cannot hold NUL, so it must be refused before a query."""
+
+import re
+
+import pytest
+from rest_framework.test import APIClient
+
+from core.models import ApiToken
+from core.roles import Role
+from tests.api.test_schema import SCHEMA
+from tests.roadmap.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+GETS = [
+    (path, operation)
+    for path, operations in SCHEMA["paths"].items()
+    for method, operation in operations.items()
+    if method == "get"
+]
+
+
+@pytest.fixture
+def finance() -> APIClient:
+    _token, key = ApiToken.issue(user=UserFactory(username="fiona", role=Role.FINANCE), name="t")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+@pytest.mark.parametrize("path", [path for path, _op in GETS if "{" in path])
+def test_a_nul_in_a_path_segment_is_a_404(finance, path):
+    url = re.sub(r"\{[^}]+\}", "%00", path)
+    response = finance.get(url)
+    assert response.status_code == 404, (url, response.content[:200])
+
+
+QUERY_PARAMETERS = [
+    (path, parameter["name"])
+    for path, operation in GETS
+    if "{" not in path
+    for parameter in operation.get("parameters", [])
+    if parameter["in"] == "query" and parameter["name"] != "format"
+]
+
+
+@pytest.mark.parametrize(("path", "name"), QUERY_PARAMETERS)
+def test_a_nul_in_a_query_parameter_is_a_400_naming_it(finance, path, name):
+    response = finance.get(path, {name: "a\x00b"})
+    assert response.status_code == 400, (path, name, response.content[:200])
+    assert name in response.json(), response.json()
