@@ -137,7 +137,14 @@ def _parse(
             errors.append(RowError(name, line, None, message))
             continue
         cells = [cell.strip() for cell in (cells + [""] * len(columns))[: len(columns)]]
-        parsed.append((line, dict(zip(columns, cells, strict=True))))
+        row = dict(zip(columns, cells, strict=True))
+        # PostgreSQL stores no NUL in text (SQLite does): refused on both, where it is.
+        nul = [RowError(name, line, column, _("contains a NUL character (\\u0000)"))
+               for column, cell in row.items() if "\x00" in cell]  # fmt: skip
+        if nul:
+            errors += nul
+            continue
+        parsed.append((line, row))
     return columns, parsed, errors
 
 

@@ -402,3 +402,26 @@ def test_a_cell_the_csv_reader_cannot_read_is_reported_at_its_line(products, tmp
     huge = f'Huge,2026-10-06,,sev2,outage,revenue-marts,"{"x" * 200_000}",,\n'
     problems = rejected(write(tmp_path, HEADER + GOOD_ROW + "\n" + huge))
     assert problems == [(4, None, "cannot read it: field larger than field limit (131072)")]
+
+
+# --- Found by an outside probe (issue 19) ------------------------------------------------
+
+
+def test_a_nul_character_in_a_cell_is_refused_with_its_line_and_column(products, tmp_path):
+    # PostgreSQL cannot store it (SQLite can): refused on both, before the database.
+    path = write(tmp_path, HEADER + GOOD_ROW + "Orders\x00 late,2026-10-06,,sev2,outage,"
+                 'revenue-marts,"first line\nthen a NUL: \x00",,\n')  # fmt: skip
+    assert rejected(path) == [
+        (3, "title", "contains a NUL character (\\u0000)"),
+        (3, "cause", "contains a NUL character (\\u0000)"),
+    ]
+
+
+def test_the_command_names_a_nul_character_instead_of_a_traceback(products, tmp_path):
+    path = write(tmp_path, HEADER + "Orders late\x00,2026-10-05,,sev2,late_data,revenue-marts,,,\n")
+    with pytest.raises(CommandError) as failed:
+        run(str(path))
+    assert str(failed.value) == (
+        f"nothing was imported:\n  {path}, line 2, title: contains a NUL character (\\u0000)"
+    )
+    assert not Incident.objects.exists()
