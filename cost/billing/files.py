@@ -196,7 +196,8 @@ def _csv_to_json(file: InputFile, out: io.TextIOBase, window: TimeWindow) -> lis
     line = 1
     counter = [0]
     try:
-        reader = csv.DictReader(_decoded_lines(file.path, counter))
+        # strict: a file cut short inside a quoted cell is an error, not a last row.
+        reader = csv.DictReader(_decoded_lines(file.path, counter), strict=True)
         header = reader.fieldnames or []
         if not header:
             return [BadInput(file.name, 1, None, "no header row")]

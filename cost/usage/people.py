@@ -78,8 +78,9 @@ def _rows(
     """The lines as dicts by column; a line the csv module cannot read is reported with
     `problem` and ends the reading."""
     # newline="": the csv module's own line ends, so \r alone (older Mac spreadsheets)
-    # ends a line too, and a quoted cell may hold a line break.
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    # ends a line too, and a quoted cell may hold a line break. strict: a file cut short
+    # inside a quoted cell is an error, not a last cell that runs to the end of the file.
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), strict=True)
     header: list[str] | None = None
     try:
         for cells in reader:

@@ -108,7 +108,9 @@ def _parse(
     """The columns, and each row's first line with its cells by column. A row starts on
     the line after the previous one ended: the reader's `line_num` counts the lines of a
     cell that spans several, and blank lines."""
-    lines = csv.reader(io.StringIO(text, newline=""))
+    # strict: a file cut short inside a quoted cell is an error, not a last row whose
+    # cell runs to the end of the file; so is text after a closing quote ("a"b).
+    lines = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(lines, None)
     except csv.Error as error:
@@ -122,7 +124,7 @@ def _parse(
         try:
             cells = next(lines, None)
         except csv.Error as error:
-            errors.append(RowError(name, previous_end + 1, None, _("cannot read it: %s") % error))
+            errors.append(RowError(name, previous_end + 1, None, _csv_problem(error)))
             break
         if cells is None:
             break
@@ -146,6 +148,12 @@ def _parse(
             continue
         parsed.append((line, row))
     return columns, parsed, errors
+
+
+def _csv_problem(error: csv.Error) -> str:
+    if str(error) == "unexpected end of data":  # the csv module's words for it
+        return _("a quoted cell is never closed: the file ends inside it (is it cut short?)")
+    return _("cannot read it: %s") % error
 
 
 def _read(path: Path, name: str) -> str:

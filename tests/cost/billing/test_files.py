@@ -4,6 +4,7 @@ import csv
 import datetime
 import gzip
 import hashlib
+import io
 import json
 from collections import defaultdict
 from decimal import Decimal
@@ -632,3 +633,22 @@ def test_import_billing_of_a_row_from_2999_exits_with_the_line_and_writes_nothin
     )
     assert snapshot() == before
     assert set(BillingMonth.objects.values_list("invoice_month", flat=True)) == {"202011"}
+
+
+def test_a_csv_file_cut_short_inside_a_quoted_cell_is_refused(tmp_path):
+    with (SAMPLES / "gcp-billing-standard-koku-202011.csv").open(newline="") as sample:
+        header, *rows = list(csv.reader(sample))
+    last = header.index("sku.description")
+    order = [i for i in range(len(header)) if i != last] + [last]  # the description last
+    buffer = io.StringIO()
+    csv.writer(buffer, quoting=csv.QUOTE_ALL).writerows(
+        [[row[i] for i in order] for row in (header, rows[0], rows[1])]
+    )
+    path = tmp_path / "cut.csv"
+    path.write_text(buffer.getvalue().rstrip('"\r\n'))  # cut before the closing quote
+    with pytest.raises(ImportFailed) as failed:
+        import_files(paths=[path], source_name="cut")
+    assert [str(p) for p in failed.value.problems] == [
+        f"{path}, line 3: not readable as CSV: unexpected end of data"
+    ]
+    assert not CostFact.objects.exists()

@@ -172,3 +172,22 @@ def test_export_reads_back_without_change_and_defuses_formulas(teams):
     result = import_team_mapping(text=text, filename="export.csv")
     assert (result.created, result.changed, result.unchanged) == (0, 0, 3)
     assert JobUser.objects.count() == 3
+
+
+# --- Found by an outside probe (issue 19) ------------------------------------------------
+
+
+def test_a_file_cut_short_inside_a_quoted_cell_is_refused(teams):
+    text = 'email,team\nann@acme.example,ae\nbob@acme.example,"ae'  # the closing quote lost
+    assert rejected(text) == [(3, "-", "cannot be read as CSV: unexpected end of data")]
+    assert not JobUser.objects.exists()
+
+
+def test_a_nul_character_is_refused_before_the_database_sees_it(teams):
+    # PostgreSQL stores no NUL in text; neither cell may reach it.
+    text = "email,team\nann\x00@acme.example,ae\nbob@acme.example,a\x00e\n"
+    assert rejected(text) == [
+        (2, "email", "“ann\x00@acme.example” is not an email address"),
+        (3, "team", "unknown team “a\x00e”: give a team's slug or name"),
+    ]
+    assert not JobUser.objects.exists()

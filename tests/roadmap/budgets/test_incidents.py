@@ -425,3 +425,13 @@ def test_the_command_names_a_nul_character_instead_of_a_traceback(products, tmp_
         f"nothing was imported:\n  {path}, line 2, title: contains a NUL character (\\u0000)"
     )
     assert not Incident.objects.exists()
+
+
+def test_a_file_cut_short_inside_a_quoted_cell_is_refused(products, tmp_path):
+    cut = 'Late again,2026-10-06,,sev2,outage,revenue-marts,"The load job was killed'
+    assert rejected(write(tmp_path, HEADER + GOOD_ROW + cut)) == [
+        (3, None, "a quoted cell is never closed: the file ends inside it (is it cut short?)")
+    ]
+    with pytest.raises(CommandError, match="line 3: a quoted cell is never closed"):
+        run(str(tmp_path / "incidents.csv"))
+    assert not Incident.objects.exists()
