@@ -133,7 +133,13 @@ def build_session_page(*, session: ReviewSession, user: User) -> SessionPage:
     )
     by_item = _threads(comments, _earlier_texts(session) if comments else {})
     votes = list(PriorityVote.objects.filter(session=session).select_related("reviewer"))
-    summaries = {summary.review_item.pk: summary for summary in vote_summaries(items, votes)}
+    # Only the manager sees what reviewers scored together: with two reviewers, the mean
+    # and one's own score would give away the other's. A reviewer sees their own.
+    summaries = (
+        {summary.review_item.pk: summary for summary in vote_summaries(items, votes)}
+        if manager
+        else {}
+    )
     mine = {vote.review_item_id: vote for vote in votes if vote.reviewer_id == user.pk}
     decisions = {
         decision.review_item_id: decision

@@ -570,3 +570,22 @@ def test_a_done_item_voted_on_does_not_invent_a_disagreement(session, people):
     gaps = {s.review_item.title: s.rank_gap for s in page.agenda}
     assert gaps == {"Finished": 0, "Retire the legacy sales pipeline": 0,
                     "Intermediate orders table": 0}  # fmt: skip
+
+
+def test_a_reviewer_sees_their_own_score_and_nothing_that_gives_away_another(session, people):
+    session = opened(session, by=people["manager"])
+    first = session.items.get(rank=1)
+    cast_vote(review_item=first, reviewer=people["vp"], value=1, urgency=1)
+    cast_vote(review_item=first, reviewer=people["peer"], value=5, urgency=4)
+    response = client_for(people["vp"]).get(session.get_absolute_url())
+    page = response.context["page"]
+    assert page.agenda == []
+    (view,) = [view for view in page.items if view.review_item == first]
+    assert view.votes is None
+    assert (view.my_vote.value, view.my_vote.urgency) == (1, 1)
+    text = response.content.decode()
+    assert "Where reviewers disagree" not in text
+    assert "spread" not in text.lower()
+    # The manager sees the spread of the two.
+    page = client_for(people["manager"]).get(session.get_absolute_url()).context["page"]
+    assert [(s.votes, s.spread) for s in page.agenda] == [(2, 7)]
