@@ -5,6 +5,7 @@ Production sets SECRET_KEY, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS and DATABASE_URL
 README "Configuration".
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -74,6 +75,7 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "csp",
+    "axes",
     "core",
     "cost",
     "roadmap",
@@ -93,6 +95,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last: turns a sign-in refused by the lockout into core.signin.locked_out's page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -142,6 +146,32 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Sign-in lockout (django-axes) -----------------------------------------------------
+# After QUARTERDECK_SIGNIN_FAILURE_LIMIT failed sign-ins for one account, or from one
+# address, within QUARTERDECK_SIGNIN_LOCKOUT_MINUTES of each other, that account and that
+# address are refused (the password is not even checked) until that many minutes after
+# the last failure. Counted in the database, so every worker counts the same failures.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("QUARTERDECK_SIGNIN_FAILURE_LIMIT", default=10, minimum=1)
+AXES_COOLOFF_TIME = datetime.timedelta(
+    minutes=env_int("QUARTERDECK_SIGNIN_LOCKOUT_MINUTES", default=15, minimum=1)
+)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# A refused sign-in does not restart the wait: its password was not checked, so it gains
+# an attacker nothing, and the person locked out can trust "try again in 15 minutes".
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "core.signin.locked_out"
+AXES_CLIENT_IP_CALLABLE = "core.signin.client_address"
+# Failures only: no row per successful sign-in kept forever, no start-up banner.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+# Proxies in front of gunicorn that append the caller's address to X-Forwarded-For (1
+# behind one TLS proxy); 0 takes the peer's address, which behind a proxy is the proxy's.
+QUARTERDECK_PROXIES = env_int("QUARTERDECK_PROXIES", default=0)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -56,6 +56,10 @@ def run_django(args: list[str], **env: str) -> subprocess.CompletedProcess:
         ({"DEBUG": "1", "QUARTERDECK_HOUR_VALUE": "lots"}, "QUARTERDECK_HOUR_VALUE='lots'"),
         ({"DEBUG": "1", "REDIS_URL": "localhost:6379"}, "REDIS_URL='localhost:6379' is invalid"),
         (
+            {"DEBUG": "1", "QUARTERDECK_SIGNIN_FAILURE_LIMIT": "0"},
+            "QUARTERDECK_SIGNIN_FAILURE_LIMIT='0' is invalid",
+        ),
+        (
             {"DEBUG": "1", "QUARTERDECK_DEFAULT_CURRENCY": "dollars"},
             "QUARTERDECK_DEFAULT_CURRENCY='DOLLARS'",
         ),
