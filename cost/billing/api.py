@@ -157,7 +157,8 @@ class CostFactViewSet(viewsets.ViewSet):
     renderer_classes = RENDERERS
     pagination_class = FactPagination
 
-    def list(self, request: Request) -> Response | StreamingHttpResponse:
+    # `format`: the router's suffix (cost-facts.csv), read by DRF's content negotiation.
+    def list(self, request: Request, format: str | None = None) -> Response | StreamingHttpResponse:
         params = parameters(FactParameters, request, generic=GENERIC_PARAMETERS)
         facts = selected(params.query(), daily=True).order_by("id")
         focus = params.validated_data["focus"]
@@ -171,7 +172,7 @@ class CostFactViewSet(viewsets.ViewSet):
             records = [focus_record(record) for record in records]
         return paginator.get_paginated_response(records)
 
-    def retrieve(self, request: Request, pk: str) -> Response:
+    def retrieve(self, request: Request, pk: str, format: str | None = None) -> Response:
         params = parameters(FactParameters, request, generic=GENERIC_PARAMETERS)
         values = None
         if ID.fullmatch(str(pk)):

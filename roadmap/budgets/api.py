@@ -229,7 +229,8 @@ class BudgetStatusViewSet(viewsets.ViewSet):
     # Only `as_of` changes the figures: a misspelt parameter is refused, not ignored.
     known_parameters = frozenset({"as_of", "format"})
 
-    def list(self, request: Request) -> Response:
+    # `format`: the router's suffix (budget-status.json), read by content negotiation.
+    def list(self, request: Request, format: str | None = None) -> Response:
         unknown = sorted(set(request.query_params) - self.known_parameters)
         params = BudgetStatusParameters(data=request.query_params)
         errors = {} if params.is_valid() else dict(params.errors)
