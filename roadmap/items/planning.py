@@ -181,7 +181,8 @@ class QuarterColumn:
     planned_weeks: Decimal = Decimal(0)
     capacity_weeks: Decimal | None = None
     people_cost: list[Money] = field(default_factory=list)
-    item_count: int = 0
+    item_count: int = 0  # items in the quarter: from their start quarter to their target
+    due_count: int = 0  # of those, items whose target quarter it is
 
     @property
     def load_percent(self) -> int | None:
@@ -283,6 +284,8 @@ def build_board(*, first_code: str, count: int = 4) -> Board:
             cells[item.theme_id][at].append(card)
             columns[at].planned_weeks += share
             columns[at].item_count += 1
+            if index == span[-1]:
+                columns[at].due_count += 1
             if people is not None:
                 costs[at].append(people * (Decimal(1) / len(span)))
     for column, column_costs in zip(columns, costs, strict=True):

@@ -68,7 +68,10 @@ OPEN = {str(status) for status in OPEN_STATUSES}
 @dataclass(frozen=True)
 class QuarterLoad:
     code: str
-    items: int  # items targeting the quarter (not dropped)
+    # The board's two counts, with the same meaning: items in the quarter (from their
+    # start quarter to their target quarter) and, of those, items due in it (target).
+    items: int
+    due: int
     planned_weeks: Decimal | None
     capacity_weeks: Decimal | None
 
@@ -275,6 +278,15 @@ def _asked(record: dict, changed: set[int]) -> str:
     return ""
 
 
+def _spans(record: dict, code: str) -> bool:
+    """Whether an item is in a quarter as the board places it: every quarter from its
+    start quarter (or its target, without one) to its target. Codes such as 2027-Q1
+    sort as the quarters do."""
+    target = record["target_quarter"]
+    start = record.get("start_quarter") or target
+    return min(start, target) <= code <= target
+
+
 def build_content(*, session: ReviewSession, as_of: datetime.datetime) -> PackContent:
     frozen = session.is_frozen
     if frozen:
@@ -283,11 +295,12 @@ def build_content(*, session: ReviewSession, as_of: datetime.datetime) -> PackCo
         records = [item_record(item) for item in live_items()]
         records.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, r["id"]))
     quarters_meta = session.snapshot.get("quarters") or _live_quarters(session)
+    scheduled = [r for r in records if r["target_quarter"] and r["status"] != "dropped"]
     loads = [
         QuarterLoad(
             code=quarter["code"],
-            items=sum(1 for r in records if r["target_quarter"] == quarter["code"]
-                      and r["status"] != "dropped"),
+            items=sum(1 for r in scheduled if _spans(r, quarter["code"])),
+            due=sum(1 for r in scheduled if r["target_quarter"] == quarter["code"]),
             planned_weeks=_quantity(quarter["planned_weeks"]),
             capacity_weeks=_quantity(quarter["capacity_weeks"]),
         )

@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from roadmap.items.planning import build_board
 from roadmap.models import TeamCapacity
@@ -202,3 +203,33 @@ def test_capacity_saves_only_changed_cells_and_notices_a_cell_changed_meanwhile(
     saved = dict(TeamCapacity.objects.values_list("quarter__code", "person_weeks"))
     assert saved["2027-Q2"] == Decimal("50.0")
     assert "2027-Q4" not in saved
+
+
+def test_the_board_and_the_pack_count_a_quarters_items_the_same_way():
+    """Items in a quarter (start to target) and items due in it (target): one meaning of
+    each label, on the board and in the review pack."""
+    from roadmap.reviews.packs.content import build_content
+    from roadmap.reviews.packs.render import render_markdown
+    from tests.roadmap.factories import ReviewSessionFactory
+
+    theme, team = ThemeFactory(), TeamFactory()
+    q3, q4, q1 = quarter("2026-Q3"), quarter("2026-Q4"), quarter("2027-Q1")
+    for title, start, target, status in [
+        ("Spans Q3 to Q4", q3, q4, "planned"),
+        ("Due in Q4", None, q4, "planned"),
+        ("Starts in Q4, due Q1", q4, q1, "in_progress"),
+        ("Done in Q4", None, q4, "done"),
+        ("Dropped from Q4", None, q4, "dropped"),
+        ("Backlog", None, None, "proposed"),
+    ]:
+        RoadmapItemFactory(title=title, theme=theme, team=team, start_quarter=start,
+                           target_quarter=target, status=status)  # fmt: skip
+    board = build_board(first_code="2026-Q3", count=3)
+    on_board = {c.quarter.code: (c.item_count, c.due_count) for c in board.columns}
+    assert on_board == {"2026-Q3": (1, 0), "2026-Q4": (4, 3), "2027-Q1": (1, 1)}
+
+    session = ReviewSessionFactory(quarter=q3)  # a draft: the live roadmap
+    content = build_content(session=session, as_of=timezone.now())
+    in_pack = {load.code: (load.items, load.due) for load in content.quarters}
+    assert {code: in_pack[code] for code in on_board} == on_board
+    assert "| 2026-Q4 | 4 | 3 |" in render_markdown(content, generated_at=None)
