@@ -30,5 +30,7 @@ RUN pip install --no-deps -e . \
 USER quarterdeck
 EXPOSE 8000
 ENTRYPOINT ["/app/scripts/docker-entrypoint.sh"]
+# --limit-request-line: gunicorn's maximum (8190 bytes, default 4094), for long API
+# queries (README "URL length").
 CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", \
-     "--access-logfile", "-", "--forwarded-allow-ips", "*"]
+     "--access-logfile", "-", "--forwarded-allow-ips", "*", "--limit-request-line", "8190"]

@@ -1,8 +1,12 @@
 """Settings come from the environment; a bad value stops the start with its name."""
 
+import http.client
+import json
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -88,3 +92,45 @@ def test_debug_with_nothing_else_set_runs_on_sqlite_in_the_project_folder():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith(str(ROOT / "db.sqlite3"))
+
+
+def image_command() -> list[str]:
+    """The gunicorn command line of the production image (Dockerfile's CMD)."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    command = dockerfile.split("\nCMD ", 1)[1].replace("\\\n", "")
+    return json.loads(command.split("\n", 1)[0])
+
+
+def test_the_images_gunicorn_admits_a_7_kb_request_line(tmp_path):
+    # Issue 19: a 7 KB request line got gunicorn's 414 (its default limit is 4,094 bytes).
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = image_command()
+    command[command.index("--bind") + 1] = f"127.0.0.1:{port}"
+    command[command.index("--workers") + 1] = "1"
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    server = subprocess.Popen(
+        [sys.executable, "-m", *command],
+        cwd=ROOT,
+        env={**clean, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        query = "project=" + ",".join(f"analytics-prod-{i:04d}" for i in range(350))
+        assert 7000 < len(f"GET /api/v1/cost-reports/?{query} HTTP/1.1") < 8190
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                connection.request("GET", f"/api/v1/cost-reports/?{query}")
+                break
+            except ConnectionRefusedError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.2)
+        # It reaches the API, which asks for a token.
+        assert connection.getresponse().status == 401
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
