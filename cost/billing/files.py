@@ -210,13 +210,15 @@ def _csv_to_json(file: InputFile, out: io.TextIOBase, window: TimeWindow) -> lis
         for cells in reader:
             rows += 1
             row, cell_problems = _csv_row(cells)
-            problems += [BadInput(file.name, line, field, message)
-                         for field, message in cell_problems
-                         or check_row(row, window=window)]  # fmt: skip
+            found = [BadInput(file.name, line, field, message)
+                     for field, message in cell_problems
+                     or check_row(row, window=window)]  # fmt: skip
+            problems += found
             if len(problems) >= MAX_ERRORS:
                 break
-            out.write(json.dumps(row, ensure_ascii=False))
-            out.write("\n")
+            if not found:  # a refused row may hold text UTF-8 cannot write (a surrogate)
+                out.write(json.dumps(row, ensure_ascii=False))
+                out.write("\n")
             line = reader.line_num + 1
     except _NotUtf8 as bad:
         return [*problems, BadInput(file.name, bad.line, None, "not UTF-8 text")]
@@ -292,6 +294,7 @@ def _prepare(
             continue
         seen[file.sha256] = file.name
         target = workdir / f"{index}.jsonl"
+        found: list[BadInput] = []  # a CSV file's, checked row by row as it is rewritten
         try:
             if file.format == "json":
                 suffix = ".jsonl.gz" if file.path.name.lower().endswith(".gz") else ".jsonl"
@@ -299,10 +302,11 @@ def _prepare(
                 target.symlink_to(file.path.resolve())
             elif file.format == "csv":
                 with target.open("w", encoding="utf-8") as out:
-                    problems += _csv_to_json(file, out, window)
+                    found = _csv_to_json(file, out, window)
+                problems += found
             else:
                 _parquet_to_json(file, target, con)
-            if not _has_rows(target):
+            if not found and not _has_rows(target):
                 problems.append(BadInput(file.name, None, None, "the file has no rows"))
         except duckdb.Error as error:
             problems.append(BadInput(file.name, None, None, f"not readable: {error}"))
@@ -401,10 +405,21 @@ def _query(paths: list[Path], time_zone: str, window: TimeWindow) -> str:
     """  # noqa: S608 - files are our own names, the zone is quoted, the rest is constant
 
 
+# The group's text columns that come from the export as they are (cost.billing.rows
+# STORED_TEXT): PostgreSQL stores no NUL in them.
+GROUP_TEXT = (
+    "billing_account_id", "project_id", "project_name", "project_number", "project_ancestry",
+    "service_id", "service_description", "sku_id", "sku_description", "location", "region",
+    "cost_type", "usage_unit", "pricing_unit",
+)  # fmt: skip
+
+
 def _group_is_valid(record: dict, window: TimeWindow) -> bool:
     """The checks on what a group of rows has in common, done once per fact."""
     return (
         record["bad_rows"] == 0
+        and not any("\x00" in record[name] for name in GROUP_TEXT)
+        and not any("\x00" in (credit["type"] or "") for credit in record["credits"] or [])
         and record["currency"] in ISO_CURRENCIES
         and bool(INVOICE_MONTH.fullmatch(record["invoice_month"] or ""))
         and window.holds_month(record["invoice_month"])
@@ -426,10 +441,11 @@ def _labels_are_valid(text: str) -> bool:
     keys = [label.get("key") for label in labels]
     values = [label.get("value") for label in labels]
     return (
-        all(isinstance(key, str) and key for key in keys)
+        all(isinstance(key, str) and key and "\x00" not in key for key in keys)
         and len(set(keys)) == len(keys)
-        and all(value is None or isinstance(value, str) for value in values)
-    )
+        and all(value is None or (isinstance(value, str) and "\x00" not in value)
+                for value in values)
+    )  # fmt: skip
 
 
 def _connect() -> duckdb.DuckDBPyConnection:

@@ -101,7 +101,59 @@ def _label_problems(path: str, value: object) -> list[tuple[str, str]]:
             problems.append((f"{path}[{index}].key", f"{key!r} appears twice"))
         else:
             seen.add(key)
+        if isinstance(label, dict):
+            for part in ("key", "value"):
+                if isinstance(label.get(part), str) and "\x00" in label[part]:
+                    problems.append((f"{path}[{index}].{part}", NUL))
     return problems
+
+
+def unstorable(text: str) -> str | None:
+    """Why the database would refuse this text, or None. PostgreSQL refuses NUL in text
+    and JSON (SQLite takes it), and neither stores half a surrogate pair, which JSON can
+    write ("\\ud800") and json.loads returns."""
+    if "\x00" in text:
+        return NUL
+    if _has_surrogate(text):
+        return SURROGATE
+    return None
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+NUL = "contains a NUL character (\\u0000)"
+SURROGATE = "contains half a surrogate pair (\\ud800-\\udfff)"
+# The text fields a fact keeps (cost.billing.facts.DailyFact), besides labels, credits
+# and the currency: PostgreSQL would refuse a NUL in any of them.
+STORED_TEXT = (
+    "billing_account_id", "service.id", "service.description", "sku.id", "sku.description",
+    "project.id", "project.name", "project.number", "project.ancestry_numbers",
+    "location.location", "location.region", "cost_type", "usage.unit", "usage.pricing_unit",
+)  # fmt: skip
+
+
+def _surrogates(value: object, path: str = "") -> Iterator[str]:
+    """The fields, anywhere in the row, holding half a surrogate pair: the SQL reader
+    cannot read such a line at all, whatever the field."""
+    if isinstance(value, str):
+        if _has_surrogate(value):
+            yield path or "-"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            name = str(key).encode("utf-8", "backslashreplace").decode()  # printable
+            inside = f"{path}.{name}" if path else name
+            if _has_surrogate(str(key)):
+                yield inside
+            yield from _surrogates(item, inside)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _surrogates(item, f"{path}[{index}]")
 
 
 def _get(row: dict[str, Any], path: str) -> Any:
@@ -187,6 +239,15 @@ def check_row(row: object, *, window: TimeWindow) -> list[tuple[str, str]]:
                 problems.append((f"credits[{index}].amount", _not_a_number(credit.get("amount"))))
     problems += _label_problems("labels", row.get("labels"))
     problems += _label_problems("project.labels", _get(row, "project.labels"))
+    for name in STORED_TEXT:
+        if isinstance(text := _get(row, name), str) and "\x00" in text:
+            problems.append((name, NUL))
+    if isinstance(credits, list):
+        for index, credit in enumerate(credits):
+            kind = credit.get("type") if isinstance(credit, dict) else None
+            if isinstance(kind, str) and "\x00" in kind:
+                problems.append((f"credits[{index}].type", NUL))
+    problems += [(field, SURROGATE) for field in _surrogates(row)]
     return problems
 
 

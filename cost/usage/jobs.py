@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 from core.times import TimeWindow, data_window
 from cost.billing.files import BadFiles, InputFile
-from cost.billing.rows import BadInput, parse_timestamp
+from cost.billing.rows import BadInput, parse_timestamp, unstorable
 from cost.models import (
     BigQueryJob,
     BigQueryTable,
@@ -105,19 +105,6 @@ class RowProblems(Exception):
     def __init__(self, problems: list[tuple[str, str]]):
         super().__init__(problems[0][1])
         self.problems = problems  # (field, message)
-
-
-def unstorable(text: str) -> str | None:
-    """Why the database would refuse this text, or None. PostgreSQL refuses NUL in text
-    and JSON (SQLite takes it), and neither stores half a surrogate pair, which JSON can
-    write ("\\ud800") and json.loads returns."""
-    if "\x00" in text:
-        return "contains a NUL character (\\u0000)"
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return "contains half a surrogate pair (\\ud800-\\udfff)"
-    return None
 
 
 def _text(

@@ -652,3 +652,55 @@ def test_a_csv_file_cut_short_inside_a_quoted_cell_is_refused(tmp_path):
         f"{path}, line 3: not readable as CSV: unexpected end of data"
     ]
     assert not CostFact.objects.exists()
+
+
+def _with_credit_type(kind: str) -> dict:
+    row = _variant()
+    row["credits"][0]["type"] = kind
+    return row
+
+
+@pytest.mark.parametrize(
+    ("bad_row", "field", "message"),
+    [
+        (_variant(sku__description="Analysis\u0000"), "sku.description", "a NUL character"),
+        (_variant(project__name="\u0000"), "project.name", "a NUL character"),
+        (_variant(labels=[{"key": "team", "value": "a\u0000e"}]), "labels[0].value",
+         "a NUL character"),
+        (_variant(project__labels=[{"key": "c\u0000c", "value": "x"}]), "project.labels[0].key",
+         "a NUL character"),
+        (_with_credit_type("PROMO\u0000"), "credits[0].type", "a NUL character"),
+        # json.loads takes half a surrogate pair; DuckDB cannot read the line at all.
+        (_variant(sku__description="Analysis \ud800"), "sku.description",
+         "half a surrogate pair"),
+        (_variant(brand_new={"note": "\udc00"}), "brand_new.note", "half a surrogate pair"),
+    ],
+    ids=["description", "project-name", "label-value", "project-label-key", "credit-type",
+         "surrogate", "surrogate-unread-column"],
+)  # fmt: skip
+def test_text_no_database_stores_is_refused_naming_line_and_field(
+    tmp_path, bad_row, field, message
+):
+    # PostgreSQL refuses NUL in text (SQLite takes it): refused on both, before storing.
+    path = write_rows(tmp_path / "text.jsonl", [BASE_ROW, bad_row])
+    with pytest.raises(ImportFailed) as failed:
+        import_files(paths=[path], source_name="text")
+    assert [(p.file, p.line, p.field) for p in failed.value.problems] == [(str(path), 2, field)]
+    assert message in failed.value.problems[0].message
+    assert not CostFact.objects.exists()
+
+
+def test_a_nul_character_in_a_csv_cell_is_refused_naming_line_and_field(tmp_path):
+    with (SAMPLES / "gcp-billing-standard-koku-202011.csv").open(newline="") as sample:
+        header, *rows = list(csv.reader(sample))
+    cells = list(rows[1])
+    cells[header.index("service.description")] = "Security\x00 Command Center"
+    path = tmp_path / "nul.csv"
+    with path.open("w", newline="") as out:
+        csv.writer(out).writerows([header, rows[0], cells])
+    with pytest.raises(ImportFailed) as failed:
+        import_files(paths=[path], source_name="nul")
+    assert [str(p) for p in failed.value.problems] == [
+        f"{path}, line 3, field service.description: contains a NUL character (\\u0000)"
+    ]
+    assert not CostFact.objects.exists()
