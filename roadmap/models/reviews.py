@@ -327,6 +327,15 @@ class Commitment(models.Model):
         return f"{self.description} ({self.due_quarter})"
 
 
+class ReviewPackQuerySet(models.QuerySet["ReviewPack"]):
+    def from_snapshot(self) -> "ReviewPackQuerySet":
+        """Packs built once their session was open, from its frozen snapshot: the ones
+        reviewers read. A pack built while the session was a draft shows the live
+        roadmap, a working copy for the manager."""
+        return self.filter(session__opened_at__isnull=False,
+                           created_at__gte=models.F("session__opened_at"))  # fmt: skip
+
+
 class ReviewPack(models.Model):
     """One generated version of a session's review pack, in its three formats. Never
     changed: generating again makes a new version."""
@@ -352,6 +361,8 @@ class ReviewPack(models.Model):
     markdown = models.TextField(editable=False)
     pdf = models.BinaryField(editable=False)
 
+    objects = ReviewPackQuerySet.as_manager()
+
     class Meta:
         ordering = ["session", "-version"]
         verbose_name = _("review pack")
@@ -370,6 +381,12 @@ class ReviewPack(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("roadmap:pack", args=[self.session_id, self.version, "html"])
+
+    @property
+    def is_draft(self) -> bool:
+        """Built before its session opened, from the live roadmap (see `from_snapshot`)."""
+        opened = self.session.opened_at
+        return opened is None or self.created_at < opened
 
     def file_name(self, fmt: str) -> str:
         return f"review-pack-{self.session.quarter.code}-v{self.version}.{fmt}"

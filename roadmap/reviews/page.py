@@ -195,7 +195,9 @@ def build_session_page(*, session: ReviewSession, user: User) -> SessionPage:
         open_threads=sum(1 for c in comments if c.parent_id is None and c.resolved_at is None),
         comment_count=sum(1 for c in comments if not c.is_deleted),
         packs=list(
-            session.packs.select_related("created_by").only(
+            (session.packs.all() if manager else session.packs.from_snapshot())
+            .select_related("created_by")
+            .only(
                 "version",
                 "created_at",
                 "data_as_of",

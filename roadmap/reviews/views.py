@@ -38,6 +38,7 @@ from roadmap.reviews.rules import (
     cast_vote,
     delete_comment,
     edit_comment,
+    is_manager,
     record_decision,
     resolve_thread,
     set_change_reason,
@@ -380,8 +381,10 @@ class PackView(RoleRequiredMixin, View):
         session = _session(request, pk)
         if fmt not in self.TYPES:
             raise Http404
-        pack = get_object_or_404(ReviewPack.objects.select_related("session__quarter"),
-                                 session=session, version=version)  # fmt: skip
+        packs = ReviewPack.objects.select_related("session__quarter")
+        if not is_manager(signed_in_user(request)):
+            packs = packs.from_snapshot()  # a draft's pack is the manager's working copy
+        pack = get_object_or_404(packs, session=session, version=version)
         body = {"html": pack.html, "pdf": bytes(pack.pdf), "md": pack.markdown}[fmt]
         response = HttpResponse(body, content_type=self.TYPES[fmt])
         disposition = "inline" if fmt == "html" else "attachment"

@@ -470,3 +470,31 @@ def test_no_user_text_reaches_the_markdown_pack_as_raw_html(world):
     page = render_html(content, generated_at=None)
     for tag in ("<script>alert", "<img src=x", "<svg onload", "<iframe", "<b onmouseover"):
         assert tag not in page, tag
+
+
+def test_a_pack_built_while_the_session_was_a_draft_stays_the_managers(world):
+    manager, vp = world["manager"], world["vp"]
+    draft = ReviewSessionFactory(title="2027-Q1 review", quarter=quarter("2027-Q1"),
+                                 reviewers=[vp])  # fmt: skip
+    working_copy = build_review_pack(session=draft, by=manager)
+    assert working_copy.is_draft
+    session = opened(draft, by=manager)
+    frozen = build_review_pack(session=session, by=manager)
+    assert not frozen.is_draft
+    assert list(ReviewPack.objects.from_snapshot()) == [frozen]
+    reviewer, boss = Client(), Client()
+    reviewer.force_login(vp)
+    boss.force_login(manager)
+    page = reviewer.get(session.get_absolute_url()).context["page"]
+    assert [pack.version for pack in page.packs] == [frozen.version]
+    for fmt in ("html", "pdf", "md"):
+        draft_url = reverse("roadmap:pack", args=[session.pk, working_copy.version, fmt])
+        assert reviewer.get(draft_url).status_code == 404
+        assert boss.get(draft_url).status_code == 200
+        url = reverse("roadmap:pack", args=[session.pk, frozen.version, fmt])
+        assert reviewer.get(url).status_code == 200
+    response = boss.get(session.get_absolute_url())
+    assert [pack.version for pack in response.context["page"].packs] == [
+        frozen.version, working_copy.version,
+    ]  # fmt: skip
+    assert response.content.decode().count("draft, yours only") == 1
