@@ -64,6 +64,33 @@ def refuse_unknown_parameters(request: Request, known: Iterable[str]) -> None:
         raise ValidationError({name: [gettext("Unknown parameter.")] for name in unknown})
 
 
+PAGING_PARAMETERS = ("limit_query_param", "offset_query_param", "cursor_query_param",
+                     "page_size_query_param")  # fmt: skip
+
+
+class RefuseUnknownParameters:
+    """Viewset mixin: a query parameter the endpoint does not take (`stauts=done`, a
+    misspelt filter) is a 400 naming it, rather than ignored with every row returned.
+    Known: the filter set's filters, the paginator's parameters, `format`, and
+    `extra_parameters`. Checked after authentication, so a stranger still gets 401."""
+
+    extra_parameters: frozenset[str] = frozenset()
+
+    def known_parameters(self) -> set[str]:
+        known = {"format", *self.extra_parameters}
+        filterset = getattr(self, "filterset_class", None)
+        if filterset is not None:
+            known |= set(filterset.base_filters)
+        paginator = getattr(self, "paginator", None)
+        known |= {getattr(paginator, name) for name in PAGING_PARAMETERS
+                  if getattr(paginator, name, None)}  # fmt: skip
+        return known
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]  # a mixin of APIView
+        refuse_unknown_parameters(request, self.known_parameters())
+
+
 def _messages(error: Any) -> list[str]:
     """A parameter's messages as one list: a repeated parameter's errors come per item."""
     if isinstance(error, dict):

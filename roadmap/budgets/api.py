@@ -15,6 +15,7 @@ from rest_framework import exceptions, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api import RefuseUnknownParameters
 from core.models import Team
 from core.openapi import StrictLimitOffsetPagination, error_responses
 from core.roles import MANAGERS_AND_FINANCE
@@ -69,7 +70,7 @@ PRODUCT_ID = OpenApiParameter(
         responses={200: DataProductSerializer, **error_responses(401, 403, 404, 429)},
     ),
 )
-class DataProductViewSet(viewsets.ReadOnlyModelViewSet):
+class DataProductViewSet(RefuseUnknownParameters, viewsets.ReadOnlyModelViewSet):
     """Data products with their objectives and their error budget today."""
 
     allowed_roles = MANAGERS_AND_FINANCE
@@ -185,7 +186,7 @@ INCIDENT_ID = OpenApiParameter(
         responses={200: IncidentSerializer, **error_responses(400, 401, 403, 404, 429)},
     ),
 )
-class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
+class IncidentViewSet(RefuseUnknownParameters, viewsets.ReadOnlyModelViewSet):
     """Incidents: when, how bad, which products, what caused them and what fixes them."""
 
     allowed_roles = MANAGERS_AND_FINANCE

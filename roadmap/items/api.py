@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import viewsets
 
+from core.api import RefuseUnknownParameters
 from core.models import Team
 from core.openapi import StrictLimitOffsetPagination, error_responses
 from core.quarters import QUARTER_SHAPE, validate_exact_quarter_code
@@ -96,7 +97,7 @@ ITEM_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description=_("The 
         responses={200: RoadmapItemSerializer, **error_responses(400, 401, 403, 404, 429)},
     ),
 )
-class RoadmapItemViewSet(viewsets.ReadOnlyModelViewSet):
+class RoadmapItemViewSet(RefuseUnknownParameters, viewsets.ReadOnlyModelViewSet):
     """Roadmap items with their RICE and WSJF inputs and scores, cost and benefit."""
 
     allowed_roles = MANAGERS_AND_FINANCE
@@ -163,7 +164,7 @@ QUARTER_ROLES_NOTE = _("Roles: Finance, Manager.")
         responses={200: QuarterSerializer, **error_responses(401, 403, 404, 429)},
     ),
 )
-class QuarterViewSet(viewsets.ReadOnlyModelViewSet):
+class QuarterViewSet(RefuseUnknownParameters, viewsets.ReadOnlyModelViewSet):
     """Quarters with team capacity and planned effort."""
 
     allowed_roles = MANAGERS_AND_FINANCE
