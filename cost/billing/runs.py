@@ -1,5 +1,7 @@
 """Import runs: read billing data (files or BigQuery), store it as month versions, record
-what happened. A failed run writes no fact and says why."""
+what happened. A failed run writes no fact and says why. A file import into a source
+that does not exist yet makes the source only with its first good run: a failed one
+leaves nothing behind, not even its run (which would need the source)."""
 
 from collections.abc import Iterable
 from pathlib import Path
@@ -15,8 +17,11 @@ from cost.models import BillingMonth, BillingSource, ImportRun
 
 
 class ImportFailed(Exception):
-    def __init__(self, run: ImportRun, problems: list | None = None):
-        super().__init__(run.error)
+    """Nothing was stored; `run` is the failed run, None when the source was new (and so
+    was not made either)."""
+
+    def __init__(self, run: ImportRun | None, problems: list | None = None, message: str = ""):
+        super().__init__(run.error if run is not None else message)
         self.run = run
         self.problems = problems or []
 
@@ -66,10 +71,13 @@ def import_files(
     by_name: str = "",
     progress: Progress | None = None,
 ) -> ImportRun:
-    """Load billing export files into `source_name` (created as a file source if new)."""
-    source, _created = BillingSource.objects.get_or_create(
-        name=source_name, defaults={"kind": BillingSource.Kind.FILES}
-    )
+    """Load billing export files into `source_name` (created as a file source if new, and
+    only if the import succeeds)."""
+    source = BillingSource.objects.filter(name=source_name).first()
+    if source is None:
+        return _import_into_new_source(
+            paths=paths, source_name=source_name, by=by, by_name=by_name, progress=progress
+        )
     if source.kind != BillingSource.Kind.FILES:
         run = start_run(source=source, by=by, by_name=by_name,
                         files=[{"name": str(path)} for path in paths])  # fmt: skip
@@ -99,3 +107,47 @@ def import_files(
         )
     except Exception as error:
         raise fail_run(run, f"could not store the facts: {error}") from error
+
+
+def _import_into_new_source(
+    *,
+    paths: list[Path],
+    source_name: str,
+    by: User | None,
+    by_name: str,
+    progress: Progress | None,
+) -> ImportRun:
+    """Read first; make the source, the run and the facts in one transaction once the
+    files are good. ImportFailed carries no run then: there is no source to hold one."""
+    started = timezone.now()
+    try:
+        files = describe_files(paths)
+        aggregate = aggregate_files(files, progress=progress)
+    except BadFiles as bad:
+        raise ImportFailed(None, bad.problems, "; ".join(map(str, bad.problems))) from None
+    except Exception as error:
+        raise ImportFailed(None, message=f"could not read the files: {error!r}") from error
+    try:
+        with transaction.atomic():
+            source, _created = BillingSource.objects.get_or_create(
+                name=source_name, defaults={"kind": BillingSource.Kind.FILES}
+            )
+            if source.kind != BillingSource.Kind.FILES:  # made by a pull meanwhile
+                raise ImportFailed(None, message=f"source {source.name!r} is loaded from "
+                                   "BigQuery by pull_billing; load files into another source "
+                                   "(--source NAME)")  # fmt: skip
+            run = start_run(source=source, by=by, by_name=by_name,
+                            files=[file.as_json() for file in files])  # fmt: skip
+            # The run began when the reading did, not when the storing does.
+            ImportRun.objects.filter(pk=run.pk).update(started_at=started)
+            run.started_at = started
+            return finish_run(
+                run=run,
+                facts=aggregate.facts,
+                rows_read=aggregate.rows_read,
+                bytes_read=sum(file.size for file in files),
+            )
+    except ImportFailed:
+        raise
+    except Exception as error:
+        raise ImportFailed(None, message=f"could not store the facts: {error}") from error

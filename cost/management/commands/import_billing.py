@@ -35,7 +35,7 @@ class Command(BaseCommand):
                     progress=progress,
                 )  # fmt: skip
         except ImportFailed as failed:
-            lines = [str(problem) for problem in failed.problems] or [failed.run.error]
+            lines = [str(problem) for problem in failed.problems] or [str(failed)]
             raise CommandError("nothing was imported:\n  " + "\n  ".join(lines)) from None
         seconds = time.perf_counter() - started
         rate = run.rows_read / seconds if seconds else 0

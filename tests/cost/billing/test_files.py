@@ -18,8 +18,16 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from cost.billing.runs import ImportFailed, import_files
-from cost.models import BillingMonth, CostCredit, CostFact, ImportRun, to_decimal
+from cost.models import (
+    BillingMonth,
+    BillingSource,
+    CostCredit,
+    CostFact,
+    ImportRun,
+    to_decimal,
+)
 from demo.billing_export import generate_rows, write_export
+from tests.cost.factories import BillingSourceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -425,6 +433,7 @@ def test_the_same_file_twice_is_refused(tmp_path):
     ],
 )
 def test_broken_files_fail_the_run_with_a_message_not_a_crash(tmp_path, name, content, message):
+    BillingSourceFactory(name="broken")  # a new source would not be made, nor its run
     path = tmp_path / name
     if content == "truncated":
         data = gzip.compress((json.dumps(BASE_ROW) + "\n").encode() * 200)
@@ -520,8 +529,6 @@ def test_timestamps_python_would_accept_but_the_reader_would_not_are_refused_pre
 
 
 def test_files_cannot_be_loaded_into_a_bigquery_source(tmp_path):
-    from cost.models import BillingSource
-
     BillingSource.objects.create(name="bq", kind=BillingSource.Kind.BIGQUERY, table="a.b.c")
     with pytest.raises(ImportFailed, match="loaded from BigQuery"):
         import_files(paths=[SAMPLE_JSONL], source_name="bq")
@@ -704,3 +711,46 @@ def test_a_nul_character_in_a_csv_cell_is_refused_naming_line_and_field(tmp_path
         f"{path}, line 3, field service.description: contains a NUL character (\\u0000)"
     ]
     assert not CostFact.objects.exists()
+
+
+# --- A new --source is made only by a good import (issue 19) -----------------------------
+
+
+@pytest.mark.parametrize("problem", ["bad-row", "missing-file", "too-large-to-store"])
+def test_a_failed_import_into_a_new_source_leaves_no_source_behind(tmp_path, problem):
+    if problem == "bad-row":
+        path = write_rows(tmp_path / "bad.jsonl", [BASE_ROW, _variant(currency="XYZ")])
+        expected = f"{path}, line 2, field currency: 'XYZ' is not an ISO 4217 currency code"
+    elif problem == "missing-file":
+        path = tmp_path / "nope.jsonl"
+        expected = f"{path}: no such file"
+    else:  # each row fits, their day does not: refused when stored
+        path = write_rows(tmp_path / "day.jsonl", [_variant(cost="5e9"), _variant(cost="5e9")])
+        expected = "could not store the facts: 202011 2020-11-09 billing-example-00000"
+    with pytest.raises(CommandError) as failed:
+        call_command("import_billing", "--source", "brand-new", str(path))
+    assert str(failed.value).startswith(f"nothing was imported:\n  {expected}")
+    assert not BillingSource.objects.exists()
+    assert not ImportRun.objects.exists()
+    assert not BillingMonth.objects.exists()
+
+
+def test_a_good_import_makes_its_new_source_with_the_run_and_the_facts(small_export):
+    run = import_files(paths=[small_export], source_name="brand-new", by_name="cli:tester")
+    source = BillingSource.objects.get()
+    assert (source.name, source.kind) == ("brand-new", BillingSource.Kind.FILES)
+    assert run.source == source
+    assert run.status == ImportRun.Status.SUCCEEDED
+    stored = ImportRun.objects.get()
+    assert stored.started_at == run.started_at < stored.finished_at
+    assert stored.started_at <= source.created_at  # the run counts the reading too
+    assert CostFact.objects.filter(month__source=source).count() == run.facts_written > 0
+
+
+def test_a_failed_import_into_an_existing_source_is_recorded_on_it(tmp_path):
+    BillingSourceFactory(name="known")
+    path = write_rows(tmp_path / "bad.jsonl", [_variant(currency="XYZ")])
+    with pytest.raises(ImportFailed) as failed:
+        import_files(paths=[path], source_name="known")
+    assert failed.value.run == ImportRun.objects.get(source__name="known")
+    assert failed.value.run.status == ImportRun.Status.FAILED
