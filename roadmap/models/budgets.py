@@ -141,6 +141,16 @@ class Incident(models.Model):
         verbose_name_plural = _("incidents")
         constraints = [
             models.CheckConstraint(condition=~Q(title=""), name="incident_title_not_empty"),
+            # The incident log's key: the import matches rows on it, and two records of one
+            # outage would spend its budget twice.
+            models.UniqueConstraint(
+                fields=["title", "detected_at"],
+                name="incident_once",
+                violation_error_message=_(
+                    "An incident with this title and detection time is already recorded: "
+                    "edit that one, or tell the two apart in the title."
+                ),
+            ),
             models.CheckConstraint(
                 condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=F("detected_at")),
                 name="incident_resolved_after_detected",

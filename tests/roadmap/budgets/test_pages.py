@@ -294,3 +294,21 @@ def test_the_board_reads_as_many_queries_however_many_products_and_incidents(man
         more.reliability_items.add(RoadmapItemFactory())
         incident(more)
     assert count() == small
+
+
+def test_an_incident_recorded_twice_is_refused_and_the_first_kept(manager_client):
+    kpi = product("kpi", 2)
+    detected = timezone.now().replace(second=0, microsecond=0) - datetime.timedelta(hours=3)
+    data = {"title": "Revenue doubled", "detected_at": local_input(detected), "resolved_at": "",
+            "severity": "sev2", "impact": "wrong_numbers", "products": [kpi.pk]}  # fmt: skip
+    first = manager_client.post(reverse("roadmap:incident-create"), data)
+    assert first.status_code == 302
+    again = manager_client.post(reverse("roadmap:incident-create"), data)
+    assert again.status_code == 400
+    assert "An incident with this title and detection time is already recorded" in text_of(again)
+    assert Incident.objects.count() == 1
+    # A second outage with its own title is fine at the same minute.
+    other = manager_client.post(reverse("roadmap:incident-create"),
+                                {**data, "title": "Revenue doubled (EMEA)"})  # fmt: skip
+    assert other.status_code == 302
+    assert Incident.objects.count() == 2
