@@ -18,11 +18,15 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import re
+import shutil
 import tempfile
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -316,6 +320,60 @@ def _prepare(
     return paths, problems
 
 
+# --- The working folder ------------------------------------------------------------------
+
+# A folder per import in the system's temporary folder, named after the process: the
+# copies of the files and DuckDB's spill files go there, and it goes when the import
+# ends. A killed import (SIGKILL, the OOM killer) cannot remove it; the next import does.
+WORKDIR_PREFIX = "quarterdeck-ingest-"
+WORKDIR_NAME = re.compile(r"quarterdeck-ingest-(?P<pid>[0-9]{1,10})-\w+", re.ASCII)
+# Folders named before they carried their process id: stale once this old, as no import
+# runs for a day.
+UNOWNED_STALE_AFTER = 24 * 3600
+
+
+def _process_exists(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process is there
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    except OverflowError:  # more than a process id holds
+        return False
+    return True
+
+
+def remove_stale_workdirs() -> list[Path]:
+    """Remove the working folders whose import is gone; returns them. A folder of a live
+    process (this one's other imports included) is left alone."""
+    removed = []
+    for path in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*"):
+        if path.is_symlink() or not path.is_dir():
+            continue
+        match = WORKDIR_NAME.fullmatch(path.name)
+        try:
+            if match and _process_exists(int(match["pid"])):
+                continue
+            if not match and time.time() - path.stat().st_mtime < UNOWNED_STALE_AFTER:
+                continue
+        except OSError:  # gone meanwhile
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        if not path.exists():
+            removed.append(path)
+    return removed
+
+
+@contextmanager
+def _workdir() -> Iterator[Path]:
+    remove_stale_workdirs()
+    with tempfile.TemporaryDirectory(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-") as folder:
+        yield Path(folder)
+
+
 # --- The aggregation ---------------------------------------------------------------------
 
 
@@ -448,12 +506,12 @@ def _labels_are_valid(text: str) -> bool:
     )  # fmt: skip
 
 
-def _connect() -> duckdb.DuckDBPyConnection:
+def _connect(spill: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(config={
         "memory_limit": f"{settings.QUARTERDECK_INGEST_MEMORY_MB}MB",
         "threads": settings.QUARTERDECK_INGEST_THREADS,
         "preserve_insertion_order": False,
-        "temp_directory": tempfile.gettempdir(),
+        "temp_directory": str(spill),
     })  # fmt: skip
     con.execute("SET TimeZone = 'UTC'")
     con.execute(
@@ -492,10 +550,10 @@ def _watch(con: duckdb.DuckDBPyConnection, progress: Progress | None) -> Callabl
 
 def aggregate_files(files: list[InputFile], *, progress: Progress | None = None) -> Aggregate:
     """Read every file and group its rows into daily facts; raise BadFiles on any problem."""
-    con = _connect()
     window = data_window()
-    with tempfile.TemporaryDirectory(prefix="quarterdeck-ingest-") as folder:
-        paths, problems = _prepare(files, Path(folder), con, window)
+    with _workdir() as folder:
+        con = _connect(folder / "spill")
+        paths, problems = _prepare(files, folder, con, window)
         if problems:
             con.close()
             raise BadFiles(problems[:MAX_ERRORS])
