@@ -181,9 +181,10 @@ class StrictCursorPagination(CursorPagination):
     page_size_query_param = "page_size"
 
     def get_page_size(self, request: Request) -> int:
+        assert self.page_size is not None, "set page_size on the subclass"  # noqa: S101
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
-            return self.page_size  # type: ignore[return-value]  # set by each subclass
+            return self.page_size
         maximum = self.max_page_size or self.page_size
         if _DIGITS.fullmatch(raw) and 1 <= int(raw) <= maximum:
             return int(raw)
