@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +37,7 @@ from django.conf import settings
 from core.money import ISO_CURRENCIES
 from core.times import TimeWindow, data_window
 from cost.billing.facts import DailyFact, fact_from_row
-from cost.billing.rows import MAX_ERRORS, BadInput, check_row, json_lines
+from cost.billing.rows import MAX_ERRORS, MAX_LINE_BYTES, BadInput, check_row, json_lines
 
 DECIMAL = "DECIMAL(38, 18)"
 JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
@@ -426,7 +426,7 @@ def _query(paths: list[Path], time_zone: str, window: TimeWindow) -> str:
             {labels.format("labels")}::VARCHAR AS label_text,
             {labels.format("project.labels")}::VARCHAR AS project_label_text
         FROM read_json({files}, format = 'newline_delimited', columns = {columns},
-                       compression = 'auto', maximum_object_size = 1048576)
+                       compression = 'auto', maximum_object_size = {MAX_LINE_BYTES})
     )
     SELECT
         invoice_month,
@@ -584,7 +584,11 @@ def aggregate_files(files: list[InputFile], *, progress: Progress | None = None)
                 f"{settings.QUARTERDECK_INGEST_MEMORY_MB}) or lower QUARTERDECK_INGEST_THREADS"
             ))]) from None  # fmt: skip
         except duckdb.Error as error:
-            raise BadFiles(_locate(files, paths, window) or [_unplaced(files, error)]) from None
+            # DuckDB's reader refuses a line of about twice maximum_object_size and more:
+            # the Python pass then finds it, over MAX_LINE_BYTES, by file and line.
+            raise BadFiles(
+                _locate(files, paths, window) or [_unplaced(files, error, paths=paths)]
+            ) from None
         finally:
             stop()
             con.close()
@@ -593,8 +597,12 @@ def aggregate_files(files: list[InputFile], *, progress: Progress | None = None)
     return Aggregate(facts=list(facts.values()), rows_read=rows_read)
 
 
-def _unplaced(files: list[InputFile], error: Exception | None, hint: str = "") -> BadInput:
+def _unplaced(
+    files: list[InputFile], error: Exception | None, hint: str = "", paths: Sequence[Path] = ()
+) -> BadInput:
     detail = str(error).splitlines()[0] if error else "a row breaks a rule"
+    for file, path in zip(files, paths, strict=False):
+        detail = detail.replace(str(path), file.name)  # our copy's name means nothing to them
     if hint:
         detail = f"{detail} ({hint})"
     return BadInput(", ".join(file.name for file in files), None, None, detail)

@@ -12,7 +12,9 @@ import re
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+from django.utils.translation import gettext as _
 
 from core.money import ISO_CURRENCIES
 from core.times import TimeWindow
@@ -251,10 +253,43 @@ def check_row(row: object, *, window: TimeWindow) -> list[tuple[str, str]]:
     return problems
 
 
+# The most a line of newline-delimited JSON may hold, billing row or job: a real one is a
+# few kilobytes (a job's query text at most a megabyte). A longer line is refused by
+# number, not read into memory whole.
+MAX_LINE_BYTES = 16 * 2**20
+
+
+def too_long() -> str:
+    return _("longer than %(limit)s MiB, the most a line may hold (a real row is a few KB)") % {
+        "limit": MAX_LINE_BYTES // 2**20
+    }
+
+
+class BinaryLines(Protocol):
+    def readline(self, size: int = -1, /) -> bytes: ...
+
+
+def bounded_lines(handle: BinaryLines) -> Iterator[tuple[int, bytes | None]]:
+    """(number, line) for each line of a binary stream; None for a line longer than
+    MAX_LINE_BYTES, whose rest is skipped a megabyte at a time."""
+    number = 0
+    while raw := handle.readline(MAX_LINE_BYTES + 1):
+        number += 1
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            while (rest := handle.readline(2**20)) and not rest.endswith(b"\n"):
+                pass
+            yield number, None
+        else:
+            yield number, raw
+
+
 def json_lines(path: Path) -> Iterator[tuple[int, object, str | None]]:
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     with opener(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+        for number, raw in bounded_lines(handle):
+            if raw is None:
+                yield number, None, too_long()
+                continue
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 from core.times import TimeWindow, data_window
 from cost.billing.files import BadFiles, InputFile
-from cost.billing.rows import BadInput, parse_timestamp, unstorable
+from cost.billing.rows import BadInput, bounded_lines, parse_timestamp, too_long, unstorable
 from cost.models import (
     BigQueryJob,
     BigQueryTable,
@@ -424,11 +424,19 @@ def read_job_files(
             stream = (
                 gzip.GzipFile(fileobj=buffered) if file.name.lower().endswith(".gz") else buffered
             )
-            text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="\n")
             try:
-                for number, line in enumerate(text, start=1):
+                for number, data in bounded_lines(stream):
                     if number % 10_000 == 0 and progress is not None:
                         progress((done + counter.position) / total)
+                    if data is None:
+                        yield BadInput(file.name, number, None, too_long())
+                        continue
+                    try:
+                        # utf-8-sig: a byte-order mark may start the file.
+                        line = data.decode("utf-8-sig" if number == 1 else "utf-8")
+                    except UnicodeDecodeError:
+                        yield BadInput(file.name, number, None, "not UTF-8 text")
+                        continue
                     if not line.strip():
                         continue
                     try:
@@ -438,7 +446,7 @@ def read_job_files(
                             yield BadInput(file.name, None, None, NOT_ONE_PER_LINE)
                             break  # every other line would fail the same way
                         yield BadInput(file.name, number, None, f"not valid JSON ({error})")
-            except (OSError, EOFError, UnicodeDecodeError, zlib.error) as error:
+            except (OSError, EOFError, zlib.error) as error:
                 yield BadInput(file.name, None, None, f"cannot be read: {error}")
         done += file.size
         if progress is not None:

@@ -17,6 +17,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Sum
 from django.utils import timezone
 
+from cost.billing import rows
 from cost.billing.runs import ImportFailed, import_files
 from cost.models import (
     BillingMonth,
@@ -754,3 +755,29 @@ def test_a_failed_import_into_an_existing_source_is_recorded_on_it(tmp_path):
         import_files(paths=[path], source_name="known")
     assert failed.value.run == ImportRun.objects.get(source__name="known")
     assert failed.value.run.status == ImportRun.Status.FAILED
+
+
+# --- Lines too long to read (issue 19) -------------------------------------------------
+
+
+def test_a_json_line_too_long_for_the_reader_is_named_by_the_users_file_and_line(tmp_path):
+    # DuckDB refuses a line of about 32 MiB and more, naming its own copy of the file.
+    BillingSourceFactory(name="huge")  # so that the failed run is recorded
+    huge = _variant(brand_new="x" * (40 * 2**20))
+    path = write_rows(tmp_path / "huge.jsonl", [BASE_ROW, huge, _variant(currency="XYZ")])
+    with pytest.raises(ImportFailed) as failed:
+        import_files(paths=[path], source_name="huge")
+    assert [str(p) for p in failed.value.problems] == [
+        f"{path}, line 2: longer than 16 MiB, the most a line may hold (a real row is a few KB)",
+        f"{path}, line 3, field currency: 'XYZ' is not an ISO 4217 currency code",
+    ]
+    assert "quarterdeck-ingest" not in failed.value.run.error
+    assert not CostFact.objects.exists()
+
+
+def test_lines_up_to_the_limit_are_read_whole_and_longer_ones_skipped(monkeypatch):
+    monkeypatch.setattr(rows, "MAX_LINE_BYTES", 10)
+    stream = io.BytesIO(b"0123456789\n0123456789A\n\nlast456789A" + b"B" * 30 + b"\n0123456789")
+    assert list(rows.bounded_lines(stream)) == [
+        (1, b"0123456789\n"), (2, None), (3, b"\n"), (4, None), (5, b"0123456789"),
+    ]  # fmt: skip

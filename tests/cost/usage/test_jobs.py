@@ -1,6 +1,7 @@
 """import_jobs: JOBS exports in, checked field by field, priced, idempotent, summed per day."""
 
 import datetime
+import gzip
 import hashlib
 import json
 import os
@@ -504,3 +505,33 @@ def test_load_jobs_on_the_shared_free_pool_cost_nothing(tmp_path):
     load(tmp_path, [job("load", job_type="LOAD", reservation_id="default-pipeline",
                         total_slot_ms="36000000", total_bytes_billed="0")])  # fmt: skip
     assert BigQueryJob.objects.get().cost == 0
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzipped"])
+def test_a_line_over_16_mib_is_named_by_file_and_line_and_nothing_is_written(tmp_path, compress):
+    huge = json.dumps(job("huge", query="SELECT '" + "x" * (16 * 2**20) + "'"))
+    text = "\n".join([json.dumps(job("j1")), huge, "{not json", json.dumps(job("j4"))]) + "\n"
+    path = tmp_path / ("big.jsonl.gz" if compress else "big.jsonl")
+    path.write_bytes(gzip.compress(text.encode(), compresslevel=1) if compress else text.encode())
+    with pytest.raises(JobImportFailed) as failed:
+        import_job_files([path], today=TODAY)
+    assert [(p.file, p.line, p.message[:40]) for p in failed.value.problems] == [
+        (str(path), 2, "longer than 16 MiB, the most a line may "),
+        (str(path), 3, "not valid JSON (Expecting property name "),
+    ]
+    assert not BigQueryJob.objects.exists()
+    assert not JobUser.objects.exists()
+
+
+def test_a_line_that_is_not_utf8_is_named_and_the_next_lines_still_read(tmp_path):
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes(json.dumps(job("j1")).encode() + b"\n"
+                     + json.dumps(job("j2", user_email="ren\xe9@acme.example"),
+                                  ensure_ascii=False).encode("latin-1") + b"\n"
+                     + json.dumps(job("j3", total_bytes_billed="x")).encode() + b"\n")  # fmt: skip
+    with pytest.raises(JobImportFailed) as failed:
+        import_job_files([path], today=TODAY)
+    assert [str(p) for p in failed.value.problems] == [
+        f"{path}, line 2: not UTF-8 text",
+        f"{path}, line 3, field total_bytes_billed: 'x' is not a whole number of at least 0",
+    ]
