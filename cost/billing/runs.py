@@ -9,6 +9,7 @@ from pathlib import Path
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cost.billing.allocation import allocate_months
 from cost.billing.facts import DailyFact, store_facts
@@ -24,6 +25,11 @@ class ImportFailed(Exception):
         super().__init__(run.error if run is not None else message)
         self.run = run
         self.problems = problems or []
+
+
+def _loaded_from_bigquery(source: BillingSource) -> str:
+    return _("source %r is loaded from BigQuery by pull_billing; load files into another "
+             "source (--source NAME)") % source.name  # fmt: skip
 
 
 def start_run(
@@ -81,8 +87,7 @@ def import_files(
     if source.kind != BillingSource.Kind.FILES:
         run = start_run(source=source, by=by, by_name=by_name,
                         files=[{"name": str(path)} for path in paths])  # fmt: skip
-        raise fail_run(run, f"source {source.name!r} is loaded from BigQuery by pull_billing; "
-                            "load files into another source (--source NAME)")  # fmt: skip
+        raise fail_run(run, _loaded_from_bigquery(source))
     try:
         files = describe_files(paths)
     except BadFiles as bad:
@@ -97,7 +102,7 @@ def import_files(
     except Exception as error:
         # Never leave a run "running": whatever went wrong is on the run, and nothing
         # was stored.
-        raise fail_run(run, f"could not read the files: {error!r}") from error
+        raise fail_run(run, _("could not read the files: %r") % error) from error
     try:
         return finish_run(
             run=run,
@@ -106,7 +111,7 @@ def import_files(
             bytes_read=sum(file.size for file in files),
         )
     except Exception as error:
-        raise fail_run(run, f"could not store the facts: {error}") from error
+        raise fail_run(run, _("could not store the facts: %s") % error) from error
 
 
 def _import_into_new_source(
@@ -126,16 +131,15 @@ def _import_into_new_source(
     except BadFiles as bad:
         raise ImportFailed(None, bad.problems, "; ".join(map(str, bad.problems))) from None
     except Exception as error:
-        raise ImportFailed(None, message=f"could not read the files: {error!r}") from error
+        message = _("could not read the files: %r") % error
+        raise ImportFailed(None, message=message) from error
     try:
         with transaction.atomic():
             source, _created = BillingSource.objects.get_or_create(
                 name=source_name, defaults={"kind": BillingSource.Kind.FILES}
             )
             if source.kind != BillingSource.Kind.FILES:  # made by a pull meanwhile
-                raise ImportFailed(None, message=f"source {source.name!r} is loaded from "
-                                   "BigQuery by pull_billing; load files into another source "
-                                   "(--source NAME)")  # fmt: skip
+                raise ImportFailed(None, message=_loaded_from_bigquery(source))
             run = start_run(source=source, by=by, by_name=by_name,
                             files=[file.as_json() for file in files])  # fmt: skip
             # The run began when the reading did, not when the storing does.
@@ -150,4 +154,5 @@ def _import_into_new_source(
     except ImportFailed:
         raise
     except Exception as error:
-        raise ImportFailed(None, message=f"could not store the facts: {error}") from error
+        message = _("could not store the facts: %s") % error
+        raise ImportFailed(None, message=message) from error

@@ -18,6 +18,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -435,7 +436,7 @@ def read_job_files(
                         # utf-8-sig: a byte-order mark may start the file.
                         line = data.decode("utf-8-sig" if number == 1 else "utf-8")
                     except UnicodeDecodeError:
-                        yield BadInput(file.name, number, None, "not UTF-8 text")
+                        yield BadInput(file.name, number, None, _("not UTF-8 text"))
                         continue
                     if not line.strip():
                         continue
