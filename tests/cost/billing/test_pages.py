@@ -20,6 +20,7 @@ from cost.models import AllocationRule, ImportRun
 from demo.billing_export import generate_rows, write_export
 from tests.cost.factories import (
     BillingMonthFactory,
+    BillingSourceFactory,
     CostFactFactory,
     ImportRunFactory,
     label_set,
@@ -158,6 +159,7 @@ def test_import_detail_shows_files_with_sha256_months_rows_facts_and_duration(
 
 
 def test_a_failed_import_shows_its_error(tmp_path, finance_client):
+    BillingSourceFactory(name="billing-files")  # a new source keeps no failed run
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"cost": 1}\n')
     with pytest.raises(ImportFailed):
