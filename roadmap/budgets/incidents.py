@@ -96,10 +96,9 @@ def import_incidents(*, path: Path, by: User | None = None, dry_run: bool = Fals
     columns, parsed, errors = _parse(_read(path, name), name)
     with transaction.atomic():
         rows = _check_rows(parsed, columns, name, errors)
-        matched = _match_existing(rows, name, errors)
         if errors:
             raise ImportRejected(sorted(errors, key=lambda error: error.line or 0))
-        return _apply(rows, matched, by=by, dry_run=dry_run)
+        return _apply(rows, _match_existing(rows), by=by, dry_run=dry_run)
 
 
 def _parse(
@@ -362,23 +361,14 @@ def _shown(moment: datetime.datetime) -> str:
     return timezone.localtime(moment).isoformat(timespec="minutes")
 
 
-def _match_existing(
-    rows: list[_Row], name: str, errors: list[RowError]
-) -> dict[tuple[str, datetime.datetime], Incident]:
-    """The incidents the rows name by title and detected_at, with their products."""
-    found: dict[tuple[str, datetime.datetime], list[Incident]] = {}
+def _match_existing(rows: list[_Row]) -> dict[tuple[str, datetime.datetime], Incident]:
+    """The incidents the rows name by title and detected_at (unique in the database),
+    with their products."""
     titles = {row.key[0] for row in rows}
-    for incident in Incident.objects.filter(title__in=titles).prefetch_related("products"):
-        found.setdefault((incident.title, incident.detected_at), []).append(incident)
-    for row in rows:
-        if len(found.get(row.key, [])) > 1:
-            # Recorded twice by hand: the file cannot say which of them it means.
-            message = _(
-                "%s incidents already have this title and detected_at; rename all but one of "
-                "them first"
-            ) % len(found[row.key])
-            errors.append(RowError(name, row.line, "title", message))
-    return {key: incidents[0] for key, incidents in found.items()}
+    return {
+        (incident.title, incident.detected_at): incident
+        for incident in Incident.objects.filter(title__in=titles).prefetch_related("products")
+    }
 
 
 def _apply(

@@ -187,14 +187,18 @@ def test_a_dry_run_counts_and_writes_nothing(products, tmp_path):
     assert Incident.objects.get(title="Cost allocation missing a project").resolved_at is None
 
 
-def test_two_recorded_incidents_with_the_same_title_and_moment_are_not_guessed(products, tmp_path):
-    for _n in range(2):
+def test_the_database_holds_one_incident_per_title_and_moment(products, tmp_path):
+    """The file's key is the database's: a row names at most one recorded incident."""
+    from django.db import IntegrityError, transaction
+
+    Incident.objects.create(title="Orders late", detected_at=local("2026-10-05T09:30"),
+                            severity="sev2", impact="late_data")  # fmt: skip
+    with pytest.raises(IntegrityError), transaction.atomic():
         Incident.objects.create(title="Orders late", detected_at=local("2026-10-05T09:30"),
-                                severity="sev2", impact="late_data")  # fmt: skip
-    assert rejected(write(tmp_path, HEADER + GOOD_ROW)) == [
-        (2, "title", "2 incidents already have this title and detected_at; rename all but one "
-                     "of them first"),
-    ]  # fmt: skip
+                                severity="sev3", impact="outage")  # fmt: skip
+    result = import_incidents(path=write(tmp_path, HEADER + GOOD_ROW))
+    assert (result.created, result.updated) == (0, 1)
+    assert Incident.objects.get().severity == "sev2"
 
 
 # --- Bad input -------------------------------------------------------------------------

@@ -22,7 +22,9 @@ def product(slug: str, allowed: int, **fields) -> DataProduct:
 def incident(day: str, *products: DataProduct, impact: str = "wrong_numbers", **fields):
     """Detected at 10:00 local time on `day`."""
     detected = timezone.make_aware(datetime.datetime.fromisoformat(f"{day}T10:00:00"))
-    record = Incident.objects.create(title=f"Incident {day}", detected_at=detected,
+    # Numbered: one incident per title and moment, and a test may record two at once.
+    title = f"Incident {day} #{Incident.objects.count() + 1}"
+    record = Incident.objects.create(title=title, detected_at=detected,
                                      severity="sev2", impact=impact, **fields)  # fmt: skip
     record.products.set(products)
     return record
