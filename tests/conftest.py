@@ -57,3 +57,16 @@ def manager_client(manager) -> Client:
 @pytest.fixture
 def client_for():
     return _client_for
+
+
+@pytest.fixture
+def finance_api(finance):
+    """An API client calling with a Finance user's token, as finance's scripts do."""
+    from rest_framework.test import APIClient
+
+    from core.models import ApiToken
+
+    _token, key = ApiToken.issue(user=finance, name="test")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client

@@ -3,17 +3,13 @@ that format or with a JSON 404, never a 500; what each endpoint offers is in the
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from rest_framework.test import APIClient
 
 from config.api import router
-from core.models import ApiToken
-from core.roles import Role
 from cost.billing.runs import import_files
 from cost.models import CostFact, ImportRun
 from roadmap.models import DataProduct, Incident, Quarter, RoadmapItem
 from tests.cost.billing.test_files import SAMPLE_JSONL
 from tests.roadmap.budgets.test_api import make_budgets
-from tests.roadmap.factories import UserFactory
 from tests.roadmap.items.test_api import make_roadmap
 
 pytestmark = pytest.mark.django_db
@@ -40,14 +36,6 @@ def world() -> dict[str, object]:
         "cost-fact": CostFact.objects.first().pk,
         "import-run": ImportRun.objects.first().pk,
     }
-
-
-@pytest.fixture
-def finance() -> APIClient:
-    _token, key = ApiToken.issue(user=UserFactory(username="fiona", role=Role.FINANCE), name="t")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client
 
 
 def suffixed_urls(world: dict[str, object]) -> list[tuple[str, str, str]]:
@@ -82,10 +70,10 @@ def test_the_walk_covers_every_route_of_the_router():
     assert "budget-status-detail" not in names  # a report: list only
 
 
-def test_each_suffix_answers_in_its_format_or_is_a_json_404(finance, world):
+def test_each_suffix_answers_in_its_format_or_is_a_json_404(finance_api, world):
     failures = []
     for basename, url, suffix in suffixed_urls(world):
-        response = finance.get(url)
+        response = finance_api.get(url)
         offered = offered_formats(basename)
         content_type = response.get("Content-Type", "")
         if suffix in offered:
@@ -97,9 +85,9 @@ def test_each_suffix_answers_in_its_format_or_is_a_json_404(finance, world):
     assert failures == []
 
 
-def test_the_cost_facts_csv_by_suffix_is_the_csv_by_parameter(finance, world):
-    by_suffix = finance.get("/api/v1/cost-facts.csv")
-    by_parameter = finance.get(reverse("cost-fact-list"), {"format": "csv"})
+def test_the_cost_facts_csv_by_suffix_is_the_csv_by_parameter(finance_api, world):
+    by_suffix = finance_api.get("/api/v1/cost-facts.csv")
+    by_parameter = finance_api.get(reverse("cost-fact-list"), {"format": "csv"})
     assert by_suffix.status_code == by_parameter.status_code == 200
     body = b"".join(by_suffix.streaming_content)
     assert body.splitlines()[1:] == b"".join(by_parameter.streaming_content).splitlines()[1:]

@@ -4,12 +4,8 @@
 import re
 
 import pytest
-from rest_framework.test import APIClient
 
-from core.models import ApiToken
-from core.roles import Role
 from tests.api.test_schema import SCHEMA
-from tests.roadmap.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -21,18 +17,10 @@ GETS = [
 ]
 
 
-@pytest.fixture
-def finance() -> APIClient:
-    _token, key = ApiToken.issue(user=UserFactory(username="fiona", role=Role.FINANCE), name="t")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client
-
-
 @pytest.mark.parametrize("path", [path for path, _op in GETS if "{" in path])
-def test_a_nul_in_a_path_segment_is_a_404(finance, path):
+def test_a_nul_in_a_path_segment_is_a_404(finance_api, path):
     url = re.sub(r"\{[^}]+\}", "%00", path)
-    response = finance.get(url)
+    response = finance_api.get(url)
     assert response.status_code == 404, (url, response.content[:200])
 
 
@@ -46,7 +34,7 @@ QUERY_PARAMETERS = [
 
 
 @pytest.mark.parametrize(("path", "name"), QUERY_PARAMETERS)
-def test_a_nul_in_a_query_parameter_is_a_400_naming_it(finance, path, name):
-    response = finance.get(path, {name: "a\x00b"})
+def test_a_nul_in_a_query_parameter_is_a_400_naming_it(finance_api, path, name):
+    response = finance_api.get(path, {name: "a\x00b"})
     assert response.status_code == 400, (path, name, response.content[:200])
     assert name in response.json(), response.json()

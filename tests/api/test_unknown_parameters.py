@@ -2,13 +2,9 @@
 silently ignored (which would answer every row as if no filter had been asked)."""
 
 import pytest
-from rest_framework.test import APIClient
 
-from core.models import ApiToken
-from core.roles import Role
 from tests.api.test_schema import SCHEMA
 from tests.roadmap.budgets.test_api import make_budgets
-from tests.roadmap.factories import UserFactory
 from tests.roadmap.items.test_api import make_roadmap
 
 pytestmark = pytest.mark.django_db
@@ -20,17 +16,9 @@ LISTS = sorted(
 )
 
 
-@pytest.fixture
-def finance() -> APIClient:
-    _token, key = ApiToken.issue(user=UserFactory(username="fiona", role=Role.FINANCE), name="t")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client
-
-
 @pytest.mark.parametrize("path", LISTS)
-def test_an_unknown_parameter_is_a_400_naming_it(finance, path):
-    response = finance.get(path, {"stauts": "done"})
+def test_an_unknown_parameter_is_a_400_naming_it(finance_api, path):
+    response = finance_api.get(path, {"stauts": "done"})
     assert response.status_code == 400, (path, response.content[:200])
     assert "stauts" in response.json()
 
@@ -44,9 +32,9 @@ def test_an_unknown_parameter_is_a_400_naming_it(finance, path):
         ("/api/v1/incidents/", {"limit": 5, "format": "json"}),
     ],
 )
-def test_the_parameters_an_endpoint_takes_still_work(finance, path, params):
+def test_the_parameters_an_endpoint_takes_still_work(finance_api, path, params):
     make_roadmap()
     make_budgets()
-    response = finance.get(path, params)
+    response = finance_api.get(path, params)
     assert response.status_code == 200, response.content[:200]
     assert response.json()["results"]
