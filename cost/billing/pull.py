@@ -34,7 +34,7 @@ from core.times import TimeWindow, data_window
 from cost import google
 from cost.billing.facts import DailyFact, Labels
 from cost.billing.facts import fact_from_row as fact_from_query_row
-from cost.billing.runs import fail_run, finish_run, start_run
+from cost.billing.runs import fail_run, finish_run, holding, start_run
 from cost.google import Scanned, byte_cap, describe_error, query_config, run_query
 from cost.models import INVOICE_MONTH, BillingSource, ImportRun
 
@@ -437,7 +437,26 @@ def pull_billing(
     forced = _check_months(months, window)
     _check_lookback(lookback_days)
     export, source = _table_and_source(table, source_name, create=True)
-    now = now or timezone.now()
+    with holding(source.pk):
+        return _pull_into(
+            source=source, export=export, forced=forced, window=window,
+            lookback_days=lookback_days, project=project, by=by, by_name=by_name,
+            now=now or timezone.now(),
+        )  # fmt: skip
+
+
+def _pull_into(
+    *,
+    source: BillingSource,
+    export: ExportTable,
+    forced: list[str] | None,
+    window: TimeWindow,
+    lookback_days: int,
+    project: str | None,
+    by: User | None,
+    by_name: str,
+    now: datetime.datetime,
+) -> Pull:
     run = start_run(source=source, by=by, by_name=by_name,
                      files=[{"name": str(export), "format": "bigquery"}])  # fmt: skip
     pull = Pull(run=run, table=export, forced=forced is not None)

@@ -1,9 +1,14 @@
 """Import runs: read billing data (files or BigQuery), store it as month versions, record
 what happened. A failed run writes no fact and says why. A file import into a source
 that does not exist yet makes the source only with its first good run: a failed one
-leaves nothing behind, not even its run (which would need the source)."""
+leaves nothing behind, not even its run (which would need the source).
 
-from collections.abc import Iterable
+One import at a time per source: a second one raises cost.locks.Busy naming the first,
+and writes nothing. A run whose process died is marked failed by the next look at the
+runs (`ImportRun.objects.reap()`)."""
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.contrib.auth.models import User
@@ -11,6 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cost import locks
 from cost.billing.allocation import allocate_months
 from cost.billing.facts import DailyFact, store_facts
 from cost.billing.files import BadFiles, Progress, aggregate_files, describe_files
@@ -35,9 +41,21 @@ def _loaded_from_bigquery(source: BillingSource) -> str:
 def start_run(
     *, source: BillingSource, by: User | None, by_name: str, files: list[dict]
 ) -> ImportRun:
-    return ImportRun.objects.create(
-        source=source, started_by=by, started_by_name=by_name, files=files
-    )
+    """A running run holding `source` (call inside `holding(source)`); locks.Busy if
+    another live run holds it."""
+    run = ImportRun(source=source, started_by=by, started_by_name=by_name, files=files)
+    run.start()
+    return run
+
+
+@contextmanager
+def holding(source_id: int) -> Iterator[None]:
+    """The span of an import into the source: its lock (PostgreSQL) is given back at the
+    end, after every transaction of the import has committed or rolled back."""
+    try:
+        yield
+    finally:
+        ImportRun(source_id=source_id).release()
 
 
 def fail_run(run: ImportRun, message: str, problems: list | None = None) -> ImportFailed:
@@ -84,6 +102,19 @@ def import_files(
         return _import_into_new_source(
             paths=paths, source_name=source_name, by=by, by_name=by_name, progress=progress
         )
+    with holding(source.pk):
+        return _import_into(source=source, paths=paths, by=by, by_name=by_name,
+                            progress=progress)  # fmt: skip
+
+
+def _import_into(
+    *,
+    source: BillingSource,
+    paths: list[Path],
+    by: User | None,
+    by_name: str,
+    progress: Progress | None,
+) -> ImportRun:
     if source.kind != BillingSource.Kind.FILES:
         run = start_run(source=source, by=by, by_name=by_name,
                         files=[{"name": str(path)} for path in paths])  # fmt: skip
@@ -133,6 +164,7 @@ def _import_into_new_source(
     except Exception as error:
         message = _("could not read the files: %r") % error
         raise ImportFailed(None, message=message) from error
+    held: list[int] = []
     try:
         with transaction.atomic():
             source, _created = BillingSource.objects.get_or_create(
@@ -140,6 +172,7 @@ def _import_into_new_source(
             )
             if source.kind != BillingSource.Kind.FILES:  # made by a pull meanwhile
                 raise ImportFailed(None, message=_loaded_from_bigquery(source))
+            held.append(source.pk)
             run = start_run(source=source, by=by, by_name=by_name,
                             files=[file.as_json() for file in files])  # fmt: skip
             # The run began when the reading did, not when the storing does.
@@ -151,8 +184,11 @@ def _import_into_new_source(
                 rows_read=aggregate.rows_read,
                 bytes_read=sum(file.size for file in files),
             )
-    except ImportFailed:
+    except (ImportFailed, locks.Busy):
         raise
     except Exception as error:
         message = _("could not store the facts: %s") % error
         raise ImportFailed(None, message=message) from error
+    finally:
+        for source_id in held:
+            ImportRun(source_id=source_id).release()

@@ -11,17 +11,19 @@ Nothing is overwritten: reloading an invoice month closes the current BillingMon
 """
 
 import datetime
+import os
 from decimal import Decimal
-from typing import overload
+from typing import Any, Self, TypeVar, overload
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.money import Money
+from cost import locks
 
 NANOS = Decimal(1_000_000_000)
 INVOICE_MONTH = r"^[0-9]{4}(0[1-9]|1[0-2])$"
@@ -73,8 +75,23 @@ class BillingSource(models.Model):
         return self.name
 
 
+_R = TypeVar("_R", bound="Run")
+
+
+class RunQuerySet(models.QuerySet[_R]):
+    def running(self) -> Self:
+        return self.filter(status=Run.Status.RUNNING)
+
+    def reap(self) -> int:
+        """Mark failed the running runs among these whose process is gone; how many."""
+        return sum(run.reap() for run in self.running())
+
+
 class Run(models.Model):
-    """What every import run records: who started it, when, how it ended, and why not."""
+    """What every import run records: who started it, when, how it ended, and why not.
+
+    One run at a time holds its unit (`unit()`: a billing source, the job history); a
+    running run whose process is gone is dead, and `reap()` says so (cost.locks)."""
 
     class Status(models.TextChoices):
         RUNNING = "running", _("Running")
@@ -98,6 +115,12 @@ class Run(models.Model):
         _("status"), max_length=20, choices=Status.choices, default=Status.RUNNING
     )
     error = models.TextField(_("error"), blank=True)
+    pid = models.PositiveIntegerField(
+        _("process id"), null=True, blank=True, help_text=_("Of the process that ran it.")
+    )
+    host = models.CharField(
+        _("host"), max_length=255, blank=True, help_text=_("Where that process ran.")
+    )
 
     class Meta:
         abstract = True
@@ -115,6 +138,108 @@ class Run(models.Model):
         self.finished_at = timezone.now()
         self.save(update_fields=["status", "error", "finished_at"])
 
+    # --- Holding the unit ---------------------------------------------------------------
+
+    def unit(self) -> RunQuerySet[Any]:
+        """The runs of which only one may be running at a time, this one among them."""
+        raise NotImplementedError
+
+    def unit_name(self) -> str:
+        raise NotImplementedError
+
+    def lock_key(self) -> locks.Key:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """Save this new run as its unit's one running run, or raise locks.Busy naming
+        the run that holds the unit (nothing is written then). On PostgreSQL this
+        session holds the unit's advisory lock from now until `release()`."""
+        self.pid, self.host = os.getpid(), locks.this_host()
+        held = self.lock_key()
+        if locks.uses_advisory_locks():
+            if not locks.try_lock(held):
+                raise locks.Busy(self._busy(self.unit().running().first()))
+            try:
+                with transaction.atomic():
+                    # The lock is ours, so no other running run of the unit holds it.
+                    for dead in self.unit().running():
+                        dead.mark_dead()
+                    self.save()
+            except BaseException:
+                locks.release(held)
+                raise
+            return
+        # SQLite: the IMMEDIATE transaction (config/settings.py) makes check and save one
+        # step, as two writers cannot be inside it at once.
+        with transaction.atomic():
+            self.unit().reap()
+            holder = self.unit().running().first()
+            if holder is not None:
+                raise locks.Busy(self._busy(holder))
+            self.save()
+
+    def release(self) -> None:
+        """Let the next import into the unit start (PostgreSQL: the advisory lock)."""
+        locks.release(self.lock_key())
+
+    def is_dead(self) -> bool:
+        """Running, and nothing runs it any more."""
+        if self.status != self.Status.RUNNING:
+            return False
+        if locks.uses_advisory_locks():
+            return not locks.is_locked(self.lock_key())
+        return locks.process_gone(pid=self.pid, host=self.host, since=self.started_at)
+
+    def reap(self) -> bool:
+        """Mark this run failed if it is dead; whether it was."""
+        if not self.is_dead():
+            return False
+        self.mark_dead()
+        return True
+
+    def mark_dead(self) -> None:
+        """Failed: stopped without finishing. Only a run still running is changed, so one
+        that ended meanwhile keeps its own ending."""
+        message: str
+        if self.pid is None:
+            message = str(_("Stopped without finishing: the process that ran it is gone. Nothing "
+                        "it read was stored; run the import again."))  # fmt: skip
+        else:
+            message = _("Stopped without finishing: the process (pid %(pid)s on host "
+                        "%(host)s) is gone. Nothing it read was stored; run the import "
+                        "again.") % {"pid": self.pid, "host": self.host or "?"}  # fmt: skip
+        now = timezone.now()
+        changed = (
+            type(self)
+            ._default_manager.filter(pk=self.pk, status=self.Status.RUNNING)
+            .update(status=self.Status.FAILED, error=message, finished_at=now)
+        )
+        if changed:
+            self.status, self.error, self.finished_at = self.Status.FAILED, message, now
+
+    def holder(self) -> str:
+        """Who started it, when, and the process that runs it."""
+        who = self.started_by.get_username() if self.started_by else self.started_by_name
+        return _("run %(id)s, started by %(who)s at %(at)s (pid %(pid)s on host %(host)s)") % {
+            "id": self.pk,
+            "who": who or "?",
+            "at": f"{timezone.localtime(self.started_at):%Y-%m-%d %H:%M:%S %Z}",
+            "pid": self.pid if self.pid is not None else "?",
+            "host": self.host or "?",
+        }
+
+    def _busy(self, holder: "Run | None") -> str:
+        if holder is None:  # between another import's lock and its run row
+            return _("%(unit)s is being imported by another process: nothing was imported; "
+                     "try again when it ends") % {"unit": self.unit_name()}  # fmt: skip
+        return _("%(unit)s is being imported by %(holder)s: nothing was imported; try "
+                 "again when it ends") % {"unit": self.unit_name(),
+                                          "holder": holder.holder()}  # fmt: skip
+
+
+class ImportRunQuerySet(RunQuerySet["ImportRun"]):
+    pass
+
 
 class ImportRun(Run):
     source = models.ForeignKey(
@@ -125,6 +250,8 @@ class ImportRun(Run):
     rows_read = models.BigIntegerField(_("rows read"), default=0)
     bytes_read = models.BigIntegerField(_("bytes read"), default=0)
     facts_written = models.BigIntegerField(_("facts written"), default=0)
+
+    objects = ImportRunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -140,6 +267,15 @@ class ImportRun(Run):
 
     def months_with(self, outcome: str) -> list[str]:
         return [month["month"] for month in self.months if month.get("outcome") == outcome]
+
+    def unit(self) -> ImportRunQuerySet:
+        return ImportRun.objects.filter(source_id=self.source_id)
+
+    def unit_name(self) -> str:
+        return _("source %(name)r") % {"name": self.source.name}
+
+    def lock_key(self) -> locks.Key:
+        return locks.key(locks.BILLING_SOURCE, self.source_id)
 
 
 class BillingMonthQuerySet(models.QuerySet["BillingMonth"]):

@@ -23,7 +23,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from cost.models.billing import Run, to_decimal
+from cost import locks
+from cost.models.billing import Run, RunQuerySet, to_decimal
 
 USD = "USD"
 # Only sets this small get their triples listed (a set of 12 tables has 220 triples);
@@ -163,6 +164,10 @@ class JobUser(models.Model):
         )
 
 
+class JobImportRunQuerySet(RunQuerySet["JobImportRun"]):
+    pass
+
+
 class JobImportRun(Run):
     """One `import_jobs` or `pull_jobs`: what was read, what was written, or why not."""
 
@@ -184,6 +189,8 @@ class JobImportRun(Run):
     first_day = models.DateField(_("first day"), null=True, blank=True)
     last_day = models.DateField(_("last day"), null=True, blank=True)
 
+    objects = JobImportRunQuerySet.as_manager()
+
     class Meta:
         ordering = ["-started_at", "-id"]
         verbose_name = _("job import run")
@@ -191,6 +198,17 @@ class JobImportRun(Run):
 
     def __str__(self) -> str:
         return f"jobs {self.kind} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+
+    # Every job import holds the whole job history: a file may hold jobs of any project
+    # and region, and every import rebuilds the daily usage of the days it touches.
+    def unit(self) -> JobImportRunQuerySet:
+        return JobImportRun.objects.all()
+
+    def unit_name(self) -> str:
+        return str(_("the job history"))
+
+    def lock_key(self) -> locks.Key:
+        return locks.key(locks.JOB_HISTORY, 0)
 
 
 class BigQueryJob(models.Model):

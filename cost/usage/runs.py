@@ -301,14 +301,19 @@ def _start_run(
     by_name: str,
     files: Iterable[dict[str, Any]] = (),
 ) -> JobImportRun:
-    return JobImportRun.objects.create(
+    """A running run holding the job history; cost.locks.Busy (nothing written) while
+    another live job import holds it. The run's end (`_fail`, `_run`) lets it go."""
+    run = JobImportRun(
         kind=kind, location=location[:64], project_id=project_id, started_by=by,
         started_by_name=by_name, files=list(files),
     )  # fmt: skip
+    run.start()
+    return run
 
 
 def _fail(run: JobImportRun, message: str, problems: list | None = None) -> JobImportFailed:
     run.mark_failed(message)
+    run.release()
     return JobImportFailed(run, problems)
 
 
@@ -384,6 +389,7 @@ def _run(
     """Load, or mark the run failed whatever stopped it: nothing is stored then."""
     try:
         _load(run, items, today=today)
+        run.release()  # after _load's transaction: the next import sees its jobs
     except BadFiles as bad:
         raise _fail(run, str(bad), bad.problems) from None
     except _Abort as abort:

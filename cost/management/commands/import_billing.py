@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core.progress import reading_progress
 from cost.billing.runs import ImportFailed, import_files
+from cost.locks import Busy
 
 
 class Command(BaseCommand):
@@ -34,6 +35,8 @@ class Command(BaseCommand):
                     paths=paths, source_name=source, by_name=f"cli:{getpass.getuser()}",
                     progress=progress,
                 )  # fmt: skip
+        except Busy as busy:  # another import holds the source
+            raise CommandError(str(busy)) from None
         except ImportFailed as failed:
             lines = [str(problem) for problem in failed.problems] or [str(failed)]
             raise CommandError("nothing was imported:\n  " + "\n  ".join(lines)) from None

@@ -5,6 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from core.progress import reading_progress
+from cost.locks import Busy
 from cost.usage.jobs import JobImportFailed
 from cost.usage.runs import import_job_files
 
@@ -33,6 +34,8 @@ class Command(BaseCommand):
                 run = import_job_files(
                     paths, location=region, by_name=f"cli:{getpass.getuser()}", progress=progress
                 )
+        except Busy as busy:  # another import holds the source
+            raise CommandError(str(busy)) from None
         except JobImportFailed as failed:
             lines = [str(problem) for problem in failed.problems] or [failed.run.error]
             raise CommandError("nothing was imported:\n  " + "\n  ".join(lines)) from None

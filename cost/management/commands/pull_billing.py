@@ -4,6 +4,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from cost.billing.pull import DEFAULT_LOOKBACK_DAYS, PullFailed, estimate_pull, pull_billing
+from cost.locks import Busy
 
 
 def _bytes(count: int) -> str:
@@ -71,6 +72,8 @@ class Command(BaseCommand):
                 self._estimate(**arguments)
             else:
                 self._pull(**arguments)
+        except Busy as busy:  # another import holds the source
+            raise CommandError(str(busy)) from None
         except PullFailed as failed:
             run = f" (import run {failed.run.pk} marked failed)" if failed.run else ""
             raise CommandError(f"nothing was pulled{run}: {failed}") from None

@@ -4,6 +4,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from cost.billing.pull import PullFailed
+from cost.locks import Busy
 from cost.usage.jobs import JobImportFailed
 from cost.usage.pull import JOBS_DEFAULT_DAYS, JOBS_MAX_DAYS, JOBS_OVERLAP, pull_jobs
 
@@ -45,6 +46,8 @@ class Command(BaseCommand):
             run = pull_jobs(
                 project=project, region=region, days=days, by_name=f"cli:{getpass.getuser()}"
             )
+        except Busy as busy:  # another import holds the source
+            raise CommandError(str(busy)) from None
         except PullFailed as failed:
             raise CommandError(f"nothing was pulled: {failed}") from None
         except JobImportFailed as failed:
