@@ -270,6 +270,7 @@ class ImportRunViewSet(viewsets.ReadOnlyModelViewSet):
     def initial(self, request: Request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)
         refuse_unknown_parameters(request, GENERIC_PARAMETERS)
+        ImportRun.objects.reap()  # a killed import's run says failed, not running
 
     def get_object(self) -> ImportRun:
         if not str(self.kwargs.get("pk", "")).isdigit():

@@ -106,6 +106,7 @@ class ImportListView(RoleRequiredMixin, ListView):
     paginate_by = 50
 
     def get_queryset(self) -> QuerySet[ImportRun]:
+        ImportRun.objects.reap()  # a killed import's run says failed, not running
         return ImportRun.objects.select_related("source", "started_by")
 
 
@@ -118,6 +119,7 @@ class ImportDetailView(RoleRequiredMixin, DetailView):
     context_object_name = "run"
 
     def get_queryset(self) -> QuerySet[ImportRun]:
+        ImportRun.objects.reap()  # a killed import's run says failed, not running
         return ImportRun.objects.select_related("source", "started_by")
 
 

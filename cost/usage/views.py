@@ -271,6 +271,7 @@ class JobImportListView(RoleRequiredMixin, View):
     template_name = "cost/usage/imports.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
+        JobImportRun.objects.reap()  # a killed import's run says failed, not running
         runs = JobImportRun.objects.select_related("started_by")
         page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
         return render(request, self.template_name, {"page": page, "span": _history_span()})
