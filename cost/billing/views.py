@@ -45,6 +45,7 @@ class OverviewView(RoleRequiredMixin, TemplateView):
     template_name = "cost/billing/overview.html"
 
     def get_context_data(self, **kwargs) -> dict:
+        ImportRun.objects.reap()  # the recent imports: a killed one says failed
         basis, stacking = _choices(OverviewForm(self.request.GET))
         months = reports.latest_window(basis=basis)
         charts = reports.monthly_cost(basis=basis, stacking=stacking, months=months)

@@ -241,6 +241,16 @@ def test_a_run_whose_process_is_gone_is_shown_failed(manager_client, finance_api
 
 
 @pytest.mark.django_db
+def test_the_cost_overview_shows_a_dead_run_failed(manager_client):
+    source = BillingSource.objects.create(name="stale")
+    stale = running(ImportRun, source=source)
+    ImportRun.objects.filter(pk=stale.pk).update(pid=gone_pid())
+    manager_client.get(reverse("cost:overview"))
+    stale.refresh_from_db()
+    assert stale.status == "failed"
+
+
+@pytest.mark.django_db
 def test_a_run_whose_pid_now_names_a_newer_process_is_reaped():
     # This process's pid, on a run started before it was: a reused pid (SQLite), and no
     # lock held (PostgreSQL).
