@@ -499,8 +499,12 @@ def _check_row(
 def import_items(*, data: bytes, by: User) -> ImportResult:
     """Validate every row, then write all of them in one transaction, or none."""
     lines = _NumberedLines(_decode(data))
-    reader = csv.DictReader(lines)
-    header = [name.strip() for name in (reader.fieldnames or [])]
+    # strict: a file that ends inside a quoted cell is an error, not a shortened last row.
+    reader = csv.DictReader(lines, strict=True)
+    try:
+        header = [name.strip() for name in (reader.fieldnames or [])]
+    except csv.Error as error:
+        raise ImportRejected([_unreadable(lines, error)]) from None
     reader.fieldnames = header
     _check_header(header)
 
@@ -510,7 +514,11 @@ def import_items(*, data: bytes, by: User) -> ImportResult:
     seen: dict[int, int] = {}
     while True:
         lines.mark()
-        row = next(reader, None)
+        try:
+            row = next(reader, None)
+        except csv.Error as error:  # a cell over csv.field_size_limit() (128 KB), say
+            errors.append(_unreadable(lines, error))
+            break
         if row is None:
             break
         checked, row_errors = _check_row(row, lines.first_since_mark(), lookups, seen)
@@ -525,6 +533,12 @@ def import_items(*, data: bytes, by: User) -> ImportResult:
     if errors:
         raise ImportRejected(errors)
     return _write(rows, by=by)
+
+
+def _unreadable(lines: "_NumberedLines", error: csv.Error) -> RowError:
+    """The csv module's complaint about the row read since the mark; reading stops there."""
+    message = _("cannot be read as CSV: %(error)s") % {"error": error}
+    return RowError(lines.first_since_mark(), "-", message)
 
 
 class _NumberedLines:

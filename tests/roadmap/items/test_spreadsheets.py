@@ -187,6 +187,9 @@ def test_a_row_exported_before_someone_elses_edit_is_refused(manager_client, roa
         ),
         (b"title,theme,team,status\nx,y,z,someday\n", [(2, "theme"), (2, "team"), (2, "status")]),
         (b"title,theme,team\na,b,c,d\n", [(2, "-"), (2, "theme"), (2, "team")]),
+        # Over csv.field_size_limit() (128 KB), still under the upload limit.
+        (b"title,theme,team\n\n" + b"x" * 4_000_000 + b",y,z\n", [(3, "-")]),
+        (b'"title,theme,team\n', [(1, "-")]),
     ],
     ids=[
         "empty",
@@ -199,6 +202,8 @@ def test_a_row_exported_before_someone_elses_edit_is_refused(manager_client, roa
         "huge-id",
         "bad-status",
         "too-many-cells",
+        "4-mb-cell",
+        "header-ends-in-quotes",
     ],
 )
 def test_malformed_files_are_refused_with_where_the_problem_is(manager, content, expected):
@@ -334,3 +339,27 @@ def test_a_file_over_the_upload_limit_is_refused_and_nothing_is_imported(manager
     assert response.status_code == 400
     assert "The file is larger than 5 MB." in response.content.decode()
     assert RoadmapItem.objects.count() == before
+
+
+def test_a_cell_too_big_for_the_csv_module_is_a_line_error_not_a_server_error(
+    manager_client, roadmap
+):
+    before = RoadmapItem.objects.count()
+    cell = "x" * 4_000_000
+    response = upload(manager_client, f"id,title\n{roadmap[0].pk},{cell}\n".encode())
+    assert response.status_code == 400
+    assert [(e.line, e.column) for e in response.context["errors"]] == [(2, "-")]
+    page = response.content.decode()
+    assert "roadmap.csv: 1 problem, nothing was imported" in page
+    assert "cannot be read as CSV: field larger than field limit" in page
+    assert RoadmapItem.objects.count() == before
+    assert RoadmapItem.objects.get(pk=roadmap[0].pk).version == 1
+
+
+def test_a_file_ending_inside_quotes_is_refused_not_cut_short(manager, roadmap):
+    sheet = 'title,theme,team\nGood row,Intermediate tables,ae\nLast,Intermediate tables,"ae\n'
+    with pytest.raises(ImportRejected) as rejected:
+        import_items(data=sheet.encode(), by=manager)
+    assert [(e.line, e.column) for e in rejected.value.errors] == [(3, "-")]
+    assert "unexpected end of data" in rejected.value.errors[0].message
+    assert not RoadmapItem.objects.filter(title__in=["Good row", "Last"]).exists()
