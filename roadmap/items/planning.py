@@ -118,7 +118,7 @@ def save_items(
     for item in updated:
         item.updated_at = now  # what auto_now does in save()
     _update_rows(updated, _SAVED_FIELDS)
-    _set_many_to_many(changes)
+    _set_many_to_many(changes, existing=[item.pk for item in updated])
     record_history_in_bulk(items, by=by)
     _update_rows(moved, ["rank"])
     record_history_in_bulk(moved, by=by)
@@ -228,10 +228,11 @@ def _save_new_quarters(items: Iterable[RoadmapItem]) -> None:
                 setattr(item, name, saved[quarter.code])
 
 
-def _set_many_to_many(changes: Sequence[ItemChange]) -> None:
+def _set_many_to_many(changes: Sequence[ItemChange], *, existing: list[int]) -> None:
     """Write the requesting teams and dependencies of every item in a few statements: rows
     no longer wanted are deleted, missing ones added, the rest kept. Written silently (no
-    m2m_changed): each item's history record, written after, carries them."""
+    m2m_changed): each item's history record, written after, carries them. `existing`:
+    the ids of the items that were saved before, the only ones that may have rows."""
     for name in ("requesting_teams", "depends_on"):
         field = RoadmapItem._meta.get_field(name)
         assert isinstance(field, models.ManyToManyField)  # noqa: S101 -- both are
@@ -240,7 +241,7 @@ def _set_many_to_many(changes: Sequence[ItemChange]) -> None:
         own, other = f"{field.m2m_field_name()}_id", f"{field.m2m_reverse_field_name()}_id"
         wanted = {change.item.pk: {obj.pk for obj in getattr(change, name)} for change in changes}
         current: dict[int, dict[int, int]] = defaultdict(dict)  # item -> other -> row id
-        rows = through._default_manager.filter(**{f"{own}__in": list(wanted)})
+        rows = through._default_manager.filter(**{f"{own}__in": existing})
         for row_id, item_id, other_id in rows.values_list("id", own, other):
             current[item_id][other_id] = row_id
         gone = [

@@ -415,9 +415,7 @@ def _snapshot(
     item: RoadmapItem, teams: Iterable[Team], depends: Iterable[RoadmapItem]
 ) -> tuple[Any, ...]:
     """Everything an import can change, to tell an unchanged row from an edited one."""
-    # The item's own fields, which get_field(name) cannot type by a variable name.
-    fields: list[Any] = [RoadmapItem._meta.get_field(name) for name in [*ITEM_FIELDS, "rank"]]
-    values = tuple(getattr(item, field.attname) for field in fields if not field.many_to_many)
+    values = tuple(getattr(item, field.attname) for field in ROW_MODEL_FIELDS)
     return values, frozenset(t.pk for t in teams), frozenset(d.pk for d in depends)
 
 
