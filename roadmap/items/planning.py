@@ -5,6 +5,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import connection, models, transaction
@@ -82,8 +83,7 @@ def save_item(
     return save_items(changes=[change], by=by)[0]
 
 
-# What Model.save() writes of an existing item: every column.
-_SAVED_FIELDS = [field.name for field in RoadmapItem._meta.concrete_fields if not field.primary_key]
+_COLUMNS = [field for field in RoadmapItem._meta.concrete_fields if not field.primary_key]
 
 
 @transaction.atomic
@@ -105,7 +105,8 @@ def save_items(
         return []
     items = [change.item for change in changes]
     _save_new_quarters(items)
-    was_open = _lock_versions([change for change in changes if change.item.pk is not None])
+    rows = _lock_versions([change for change in changes if change.item.pk is not None])
+    was_open = {pk: row["status"] in OPEN_STATUSES for pk, row in rows.items()}
     moved = _place(changes, was_open, ranked=ranked)
     new = [item for item in items if item.pk is None]
     updated = [item for item in items if item.pk is not None]
@@ -117,7 +118,13 @@ def save_items(
     now = timezone.now()
     for item in updated:
         item.updated_at = now  # what auto_now does in save()
-    _update_rows(updated, _SAVED_FIELDS)
+    # The columns that any of the items changes (save() writes them all).
+    changed = [
+        field.name
+        for field in _COLUMNS
+        if any(getattr(item, field.attname) != rows[item.pk][field.attname] for item in updated)
+    ]
+    _update_rows(updated, changed)
     _set_many_to_many(changes, existing=[item.pk for item in updated])
     record_history_in_bulk(items, by=by)
     _update_rows(moved, ["rank"])
@@ -125,23 +132,23 @@ def save_items(
     return items
 
 
-def _lock_versions(changes: Sequence[ItemChange]) -> dict[int, bool]:
+def _lock_versions(changes: Sequence[ItemChange]) -> dict[int, dict[str, Any]]:
     """Lock the existing items' rows and refuse the save (EditConflict) if one of them moved
     past its expected version; else bump each version and take the rank the item has now
     (never edited through this path: reordering may have moved it meanwhile).
-    Returns whether each item was open."""
+    Returns the rows as they are, by item id and column (attname)."""
     current = {
-        pk: (version, rank, status)
-        for pk, version, rank, status in RoadmapItem.objects.select_for_update()
+        row["id"]: row
+        for row in RoadmapItem.objects.select_for_update()
         .filter(pk__in=[change.item.pk for change in changes])
         .order_by("pk")
-        .values_list("pk", "version", "rank", "status")
+        .values("id", *(field.attname for field in _COLUMNS))
     }
-    was_open = {}
     for change in changes:
         item = change.item
+        row = current.get(item.pk)
         # expected_version=None never matches: an existing item saved without one conflicts.
-        if item.pk not in current or current[item.pk][0] != change.expected_version:
+        if row is None or row["version"] != change.expected_version:
             now = RoadmapItem.objects.get(pk=item.pk)
             expected = change.expected_version or 0
             raise EditConflict(
@@ -149,10 +156,9 @@ def _lock_versions(changes: Sequence[ItemChange]) -> dict[int, bool]:
                 changes_since(now, expected),
                 values_at_version(now, expected, EDITABLE_FIELDS),
             )
-        version, item.rank, status = current[item.pk]
-        item.version = version + 1
-        was_open[item.pk] = status in OPEN_STATUSES
-    return was_open
+        item.version = row["version"] + 1
+        item.rank = row["rank"]
+    return current
 
 
 def _place(
