@@ -7,6 +7,7 @@ writes bench/results/latest.json.
 
     make bench                                  # every scenario, both databases
     python -m bench --only postgres --scenario billing
+    python -m bench --scenario item_import       # the CSV import of 5,000 roadmap items
 """
 
 import argparse
@@ -18,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-SCENARIOS = ["roadmap", "review", "pack", "billing", "api", "jobs"]
+SCENARIOS = ["roadmap", "review", "pack", "billing", "api", "jobs", "item_import"]
 
 
 def _run_one(database_url: str, label: str, scenario: str) -> list[dict]:
