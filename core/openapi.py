@@ -195,11 +195,17 @@ class StrictCursorPagination(CursorPagination):
         raise ValidationError({self.page_size_query_param: [message]})
 
     def decode_cursor(self, request: Request) -> Any:
+        message = _("Not a cursor of this list: follow `next` or `previous` as given.")
         try:
-            return super().decode_cursor(request)
+            cursor = super().decode_cursor(request)
         except NotFound:
-            message = _("Not a cursor of this list: follow `next` or `previous` as given.")
             raise ValidationError({self.cursor_query_param: [message]}) from None
+        # A position is an id (every cursor-paged list is ordered by id): one that is not
+        # a small whole number was never given, and would fail in the query (a 500).
+        position = None if cursor is None else cursor.position
+        if position is not None and not _DIGITS.fullmatch(str(position)):
+            raise ValidationError({self.cursor_query_param: [message]})
+        return cursor
 
 
 # --- Schema and docs views ---------------------------------------------------------------

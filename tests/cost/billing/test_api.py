@@ -1,5 +1,6 @@
 """The finance cost API: figures, parameters, formats, paging and who may call it."""
 
+import base64
 import csv
 import datetime
 import io
@@ -276,6 +277,9 @@ def test_a_list_parameter_may_be_repeated(finance, export):
         ({"page_size": "10001"}, "page_size"),
         ({"page_size": "ten"}, "page_size"),
         ({"cursor": "not-a-cursor"}, "cursor"),
+        # Well-formed cursors that `next` never gives: positions are ids. These were 500s.
+        ({"cursor": base64.b64encode(b"p=abc").decode()}, "cursor"),
+        ({"cursor": base64.b64encode(b"p=" + b"9" * 30).decode()}, "cursor"),
     ],
 )
 def test_fact_paging_refuses_what_it_would_otherwise_replace_by_a_default(
