@@ -111,6 +111,7 @@ def save_items(
     new = [item for item in items if item.pk is None]
     updated = [item for item in items if item.pk is not None]
     for item in items:
+        # As save_item always left it: a later save() of the instance is theirs too.
         item._history_user = by  # type: ignore[attr-defined]  # read by simple_history
     for item in new:
         item.version = 1
