@@ -2,6 +2,7 @@
 everywhere (`parameters`), and money travels as `{"amount": "12600.00", "currency": "USD"}`.
 """
 
+import re
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, TypeVar, overload
@@ -21,6 +22,86 @@ Parameters = TypeVar("Parameters", bound=serializers.Serializer)
 # The years a date parameter may name: a typo such as 0202-07-12 is refused, not read.
 FIRST_YEAR, LAST_YEAR = 2000, 2099
 YEARS_MESSAGE = _("%(text)s is outside the years 2000 to 2099.")
+
+# What the OpenAPI schema says of date parameters, as regular expressions (unanchored). A
+# format (`date`, `date-time`) cannot bound a year, so the schema gives these beside it.
+# Each admits exactly what the API reads: the ASCII shape, a day or time that exists, a
+# year from FIRST_YEAR to LAST_YEAR (tests/api/test_schema.py holds the two together).
+DAY_PATTERN = (
+    r"20[0-9]{2}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
+    r"|(?:0[13578]|1[02])-31)|20(?:[02468][048]|[13579][26])-02-29"
+)
+MONTH_PATTERN = "20[0-9]{2}-?(?:0[1-9]|1[0-2])"  # YYYY-MM or YYYYMM
+# RFC 3339's time of day, without the leap second (Python has none); fractions of a second
+# of any length, read to the microsecond.
+TIME_PATTERN = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"
+OFFSET_PATTERN = "(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+# The shapes read before the checks that a day exists and its year is in range, so that
+# each of those has its own message (2026-02-30 is not a day; 1999-12-31 is out of range).
+DAY_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+MOMENT_SHAPE = re.compile(
+    rf"{DAY_SHAPE.pattern}T[0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}(?:\.[0-9]+)?{OFFSET_PATTERN}?"
+)
+
+
+# The characters str.strip() removes, for patterns of text values: a value of nothing else
+# is refused (`parameters`), and the spaces around a value are not part of it. Spelt out,
+# as regular-expression dialects disagree on what `\s` is.
+BLANK = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# Some text: not only spaces, and no NUL character (which DRF and Django refuse in text).
+TEXT_PATTERN = rf"^[^\x00]*[^{BLANK}\x00][^\x00]*$"
+
+
+def day_schema() -> dict[str, Any]:
+    """The schema of a day parameter, YYYY-MM-DD, in the years the API takes."""
+    return {"type": "string", "format": "date", "pattern": f"^(?:{DAY_PATTERN})$"}
+
+
+def moment_schema() -> dict[str, Any]:
+    """The schema of a moment parameter: a day (its end), an RFC 3339 date-time, or one
+    without an offset (read as UTC)."""
+    return {
+        "anyOf": [
+            day_schema(),
+            {
+                "type": "string",
+                "format": "date-time",
+                "pattern": f"^(?:{DAY_PATTERN})T{TIME_PATTERN}{OFFSET_PATTERN}$",
+            },
+            {"type": "string", "pattern": f"^(?:{DAY_PATTERN})T{TIME_PATTERN}$"},
+        ]
+    }
+
+
+def year_in_range(year: int) -> bool:
+    return FIRST_YEAR <= year <= LAST_YEAR
+
+
+class TextParameter(serializers.CharField):
+    """A text query parameter read as given, spaces included (` 2026-10` is refused rather
+    than trimmed, as its schema says), and described in the OpenAPI schema by `schema`
+    (core.openapi.TextParameterSchema), for rules a CharField cannot state."""
+
+    def __init__(self, *, schema: dict[str, Any], **kwargs: Any) -> None:
+        self.openapi_schema = schema
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+
+@extend_schema_field(day_schema())
+class DayParameter(serializers.DateField):
+    """A day written YYYY-MM-DD in ASCII digits, and only so (DateField would also read
+    20261103, 2026-W45-2 or 2026-11-3, which the schema does not describe), in the years
+    FIRST_YEAR to LAST_YEAR."""
+
+    def to_internal_value(self, value: Any) -> Any:
+        if not isinstance(value, str) or not DAY_SHAPE.fullmatch(value):
+            self.fail("invalid", format="YYYY-MM-DD")
+        day = super().to_internal_value(value)
+        if not year_in_range(day.year):
+            raise ValidationError(YEARS_MESSAGE % {"text": value})
+        return day
+
 
 # Understood by every endpoint besides its own parameters: the renderer's `format`.
 FORMAT = frozenset({"format"})

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import (
     OpenApiAuthenticationExtension,
     OpenApiSerializerExtension,
+    OpenApiSerializerFieldExtension,
 )
 from drf_spectacular.utils import OpenApiResponse
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -100,6 +101,19 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
         )
         for code in codes
     }
+
+
+# --- Parameters --------------------------------------------------------------------------
+
+
+class TextParameterSchema(OpenApiSerializerFieldExtension):
+    """A `core.api.TextParameter` is described by the schema it carries (a pattern, a
+    format, choices): the rules it is read by, which a CharField alone cannot state."""
+
+    target_class = "core.api.TextParameter"
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        return dict(self.target.openapi_schema)
 
 
 # --- Authentication ----------------------------------------------------------------------

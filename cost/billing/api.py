@@ -39,6 +39,7 @@ from cost.billing.serializers import (
     ReportSerializer,
     fact_record,
     focus_record,
+    period_rules,
     report_columns,
     report_json,
 )
@@ -83,6 +84,8 @@ CSV = OpenApiResponse(OpenApiTypes.STR, description="The same rows as CSV (UTF-8
 
 @extend_schema_view(
     get=extend_schema(
+        description=f"Aggregated cost, grouped as asked. Finance and Manager.\n\n"
+        f"{period_rules(report=True)}",
         parameters=[ReportParameters, FORMAT],
         responses={
             (200, "application/json"): ReportSerializer,
@@ -123,19 +126,33 @@ class FactPagination(StrictCursorPagination):
     max_page_size = 10000
 
 
+FACTS_DESCRIPTION = (
+    "The daily facts, filtered like cost-reports; `focus=1` for FinOps FOCUS columns; "
+    "`format=csv` streams every matching fact (no paging). Finance and Manager.\n\n"
+    f"{period_rules(report=False)}"
+)
 ONE_FACT = PolymorphicProxySerializer(
     component_name="OneCostFact",
     serializers=[FactSerializer, FocusSerializer],
     resource_type_field_name=None,
 )
 PAGING = [
-    OpenApiParameter("cursor", str, description="From `next` or `previous`; do not build it."),
-    OpenApiParameter("page_size", int, description="Facts a page, 1 to 10000 (default 1000)."),
+    OpenApiParameter(
+        "cursor",
+        {"type": "string", "minLength": 1},
+        description="From `next` or `previous`; do not build it (any other value is a 400).",
+    ),
+    OpenApiParameter(
+        "page_size",
+        {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1000},
+        description="Facts a page, 1 to 10000 (default 1000).",
+    ),
 ]
 
 
 @extend_schema_view(
     list=extend_schema(
+        description=FACTS_DESCRIPTION,
         parameters=[FactParameters, FORMAT, *PAGING],
         responses={
             # Paged by FactPagination: next, previous, and these as results.
@@ -145,6 +162,7 @@ PAGING = [
         },
     ),
     retrieve=extend_schema(
+        description=FACTS_DESCRIPTION,
         parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH), FactParameters, FORMAT],
         responses={200: ONE_FACT, **error_responses(400, 401, 403, 404, 429)},
     ),

@@ -1,26 +1,83 @@
 """Parameters and shapes of the cost API. Amounts travel as decimal strings, never floats."""
 
 import datetime
+import json
 import re
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.utils import dateparse, timezone
+from django.core.validators import RegexValidator
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api import FIRST_YEAR, LAST_YEAR, YEARS_MESSAGE, amount
+from core.api import (
+    BLANK,
+    DAY_SHAPE,
+    MOMENT_SHAPE,
+    MONTH_PATTERN,
+    TEXT_PATTERN,
+    YEARS_MESSAGE,
+    TextParameter,
+    amount,
+    day_schema,
+    moment_schema,
+    year_in_range,
+)
 from cost.billing.breakdowns import GROUPINGS, LABEL_PREFIX, Query
 from cost.models import ImportRun, to_decimal
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise  # installed with django-stubs, for mypy only
 
-MONTH = re.compile(r"^(\d{4})-?(0[1-9]|1[0-2])$")
-DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MONTH = re.compile(r"([0-9]{4})-?(0[1-9]|1[0-2])")
 MAX_GROUPINGS = 6
 MAX_VALUES = 50
+MAX_LABEL_KEY, MAX_LABEL_VALUE = 128, 256
+MAX_GROUPING = 140
+# A label filter, key=value, the key not empty. The schema's patterns describe a value of a
+# list as MultiValueField reads it: split at commas, the spaces around it trimmed.
+LABEL = re.compile(rf"\A[^=\x00]{{1,{MAX_LABEL_KEY}}}=[^\n\x00]{{0,{MAX_LABEL_VALUE}}}\Z")
+LABEL_PATTERN = (
+    rf"^[^=,{BLANK}\x00][^=,\x00]{{0,{MAX_LABEL_KEY - 1}}}=[^,\n\x00]{{0,{MAX_LABEL_VALUE}}}$"
+)
+LABEL_GROUPING_PATTERN = (
+    rf"^{LABEL_PREFIX}[^,\x00]{{0,{MAX_GROUPING - len(LABEL_PREFIX) - 1}}}[^,{BLANK}\x00]$"
+)
+MONTH_SCHEMA = {"type": "string", "pattern": f"^{MONTH_PATTERN}$"}
+MONTH_OR_DAY_SCHEMA = {"anyOf": [MONTH_SCHEMA, day_schema()]}
+
+# Rules between parameters, which OpenAPI cannot state: the API refuses a request that
+# breaks one (400, naming the parameter), and period_rules() says so in the schema's
+# description of each cost operation. tests/api/test_schema.py keeps the requests it
+# generates as valid within these same rules.
+NOT_BOTH = _("Give invoice_month or from/to, not both.")
+DAYS_NEED_USAGE = _("Days need basis=usage: an invoice is for a whole month.")
+SAME_KIND = _("Give from and to both as months or both as days.")
+TO_BEFORE_FROM = _("to comes before from.")
+# The words of cost.billing.breakdowns' BreakdownError, for the description.
+NO_USD_RATE = "some of this billing data has no USD conversion rate; ask in the billing currency"
+
+
+def period_rules(*, report: bool) -> str:
+    """The rules between parameters, for an operation's description in the schema; a
+    report (`report`) also converts to USD, which the facts do not."""
+    rules: list[tuple[StrOrPromise, str, StrOrPromise]] = [
+        (_("`invoice_month` or `from`/`to`, not both (`invoice_month` is an invoice month "
+           "whatever the basis)"), "invoice_month", NOT_BOTH),
+        (_("a day in `from` or `to` needs `basis=usage`"), "from", DAYS_NEED_USAGE),
+        (_("`from` and `to` both months or both days"), "to", SAME_KIND),
+        (_("`to` not before `from`"), "to", TO_BEFORE_FROM),
+    ]  # fmt: skip
+    if report:
+        rules.append((_("`currency=USD` needs the export's USD rate on every line it sums"),
+                      "currency", NO_USD_RATE))  # fmt: skip
+    lines = [f"- {rule}: `{json.dumps({name: [str(message)]})}`" for rule, name, message in rules]
+    intro = _("Rules between parameters, which the schema cannot state: a request that "
+              "breaks one is refused with 400, its body naming the parameter.")  # fmt: skip
+    return "\n".join([str(intro), "", *lines])
 
 
 def nanos_amount(nanos: int | None) -> str | None:
@@ -28,7 +85,8 @@ def nanos_amount(nanos: int | None) -> str | None:
 
 
 class MultiValueField(serializers.ListField):
-    """A parameter given several times (?project=a&project=b) or comma-separated."""
+    """A parameter given several times (?project=a&project=b) or comma-separated, each
+    value trimmed. The schema describes the repeated form, one value each time."""
 
     def get_value(self, dictionary):
         if self.field_name not in dictionary:
@@ -39,17 +97,23 @@ class MultiValueField(serializers.ListField):
         return values
 
 
+def text_value(max_length: int) -> TextParameter:
+    """One value of a list filter: some text, at most `max_length` characters once trimmed."""
+    schema = {"type": "string", "maxLength": max_length, "pattern": TEXT_PATTERN}
+    return TextParameter(max_length=max_length, schema=schema)
+
+
 def _day(text: str) -> datetime.date | None:
     """The day YYYY-MM-DD names; None when there is no such day (2026-02-30, 0000-01-01)."""
     try:
-        return dateparse.parse_date(text)
+        return datetime.date.fromisoformat(text)
     except ValueError:
         return None
 
 
 def _month(match: re.Match, name: str, errors: dict) -> datetime.date | None:
     """The first day of a month MONTH matched, if its year is one the data may have."""
-    if not FIRST_YEAR <= int(match[1]) <= LAST_YEAR:
+    if not year_in_range(int(match[1])):
         errors[name] = [YEARS_MESSAGE % {"text": match[0]}]
         return None
     return datetime.date(int(match[1]), int(match[2]), 1)
@@ -64,23 +128,25 @@ class CostFilterParameters(serializers.Serializer):
         help_text=_("Which month `from`, `to` and the month groupings mean: the invoice "
                     "month (matches the invoice) or the usage month (when it was used)."),
     )  # fmt: skip
-    invoice_month = serializers.CharField(
-        required=False, help_text=_("One invoice month, YYYY-MM or YYYYMM; instead of from/to.")
+    invoice_month = TextParameter(
+        schema=MONTH_SCHEMA,
+        required=False,
+        help_text=_("One invoice month, YYYY-MM or YYYYMM; instead of from/to."),
     )
     project = MultiValueField(
-        child=serializers.CharField(max_length=128), required=False, max_length=MAX_VALUES,
+        child=text_value(128), required=False, max_length=MAX_VALUES,
         help_text=_("Project ids; repeat the parameter or separate with commas."),
     )  # fmt: skip
     service = MultiValueField(
-        child=serializers.CharField(max_length=256), required=False, max_length=MAX_VALUES,
+        child=text_value(256), required=False, max_length=MAX_VALUES,
         help_text=_("Service ids or descriptions (e.g. BigQuery)."),
     )  # fmt: skip
     sku = MultiValueField(
-        child=serializers.CharField(max_length=256), required=False, max_length=MAX_VALUES,
+        child=text_value(256), required=False, max_length=MAX_VALUES,
         help_text=_("SKU ids or descriptions."),
     )  # fmt: skip
     team = MultiValueField(
-        child=serializers.CharField(max_length=40), required=False, max_length=MAX_VALUES,
+        child=text_value(40), required=False, max_length=MAX_VALUES,
         help_text=_("Team slugs (from the allocation rules), or 'unallocated'."),
     )  # fmt: skip
     cost_type = MultiValueField(
@@ -89,62 +155,72 @@ class CostFilterParameters(serializers.Serializer):
     )
     # A field named like Field.label; DRF's metaclass takes declared fields off the class.
     label = MultiValueField(  # type: ignore[assignment]
-        child=serializers.RegexField(r"^[^=]{1,128}=.{0,256}$"),
+        child=TextParameter(
+            schema={"type": "string", "pattern": LABEL_PATTERN},
+            validators=[
+                RegexValidator(LABEL, _("This value does not match the required pattern."))
+            ],
+        ),
         required=False,
         max_length=MAX_VALUES,
         help_text=_("Labels as key=value, e.g. team=ae; several must all hold."),
     )
     currency = serializers.ChoiceField(
-        choices=["billing", "USD"],
+        # usd is read as USD.
+        choices=["billing", "USD", "usd"],
         default="billing",
         help_text=_("billing: each row in its billing currency (two currencies are never "
                     "added); USD: every amount converted with the export's own rates."),
     )  # fmt: skip
-    as_of = serializers.CharField(
+    as_of = TextParameter(
+        schema=moment_schema(),
         required=False,
-        help_text=_("An earlier moment (ISO 8601, e.g. 2026-11-20T09:00:00Z): the figures "
-                    "as they were then."),
+        help_text=_("An earlier moment: the figures as they were then. A day (YYYY-MM-DD: "
+                    "its end, UTC), or a date and time (RFC 3339, e.g. 2026-11-20T09:00:00Z; "
+                    "UTC if it has no offset)."),
     )  # fmt: skip
 
     def get_fields(self) -> dict:
         fields = super().get_fields()
         # `from` is a Python keyword, so these two are added by name.
-        fields["from"] = serializers.CharField(
-            required=False, help_text=_("First month (YYYY-MM) or, with basis=usage, day.")
+        fields["from"] = TextParameter(
+            schema=MONTH_OR_DAY_SCHEMA,
+            required=False,
+            help_text=_("First month (YYYY-MM or YYYYMM) or, with basis=usage, day (YYYY-MM-DD)."),
         )
-        fields["to"] = serializers.CharField(
-            required=False, help_text=_("Last month (YYYY-MM) or day, included.")
+        fields["to"] = TextParameter(
+            schema=MONTH_OR_DAY_SCHEMA,
+            required=False,
+            help_text=_("Last month or day, included; written as `from`, not before it."),
         )
         return fields
 
-    def to_internal_value(self, data) -> dict:
-        # Case-insensitive currency: usd and USD are the same request.
-        if "currency" in data and data.get("currency", "").lower() == "usd":
-            data = data.copy()
-            data["currency"] = "USD"
-        return super().to_internal_value(data)
+    def validate_currency(self, value: str) -> str:
+        return "USD" if value == "usd" else value
 
     def validate_as_of(self, value: str) -> datetime.datetime:
-        moment: datetime.datetime | None
-        if DAY.match(value):  # a day means its end: the figures as they stood that evening
+        if DAY_SHAPE.fullmatch(value):  # a day means its end: the figures as they stood then
             day = _day(value)
             if day is None:
                 raise serializers.ValidationError(_("%(text)s is not a day.") % {"text": value})
             moment = datetime.datetime.combine(day, datetime.time.max)
-        else:
+        elif MOMENT_SHAPE.fullmatch(value):
             try:
-                moment = dateparse.parse_datetime(value)
-            except ValueError:  # well formed, but no such moment (2026-02-30T09:00)
+                moment = datetime.datetime.fromisoformat(value)
+            except ValueError:  # well formed, but no such moment (2026-02-30T09:00:00Z)
                 raise serializers.ValidationError(
                     _("%(text)s is not a moment.") % {"text": value}
                 ) from None
-            if moment is None:
-                raise serializers.ValidationError(
-                    _("Give a moment such as 2026-11-20T09:00:00Z (or a day, 2026-11-20).")
-                )
+        else:
+            raise serializers.ValidationError(
+                _("Give a moment such as 2026-11-20T09:00:00Z (or a day, 2026-11-20).")
+            )
+        if not year_in_range(int(value[:4])):
+            raise serializers.ValidationError(YEARS_MESSAGE % {"text": value})
         if timezone.is_naive(moment):
             moment = timezone.make_aware(moment, datetime.UTC)
-        return moment
+        # In UTC: PostgreSQL refuses offsets past 15 hours, which RFC 3339 allows (-20:00).
+        return moment.astimezone(datetime.UTC)
 
     def validate(self, attrs: dict) -> dict:
         errors: dict[str, list[StrOrPromise]] = {}
@@ -153,17 +229,17 @@ class CostFilterParameters(serializers.Serializer):
         last, last_day = self._moment(attrs.get("to"), "to", basis, errors)
         if attrs.get("invoice_month"):
             if attrs.get("from") or attrs.get("to"):
-                errors["invoice_month"] = [_("Give invoice_month or from/to, not both.")]
-            month = MONTH.match(attrs["invoice_month"])
+                errors["invoice_month"] = [NOT_BOTH]
+            month = MONTH.fullmatch(attrs["invoice_month"])
             if not month:
                 errors["invoice_month"] = [_("Write the month as YYYY-MM, e.g. 2026-10.")]
             else:
                 first = last = _month(month, "invoice_month", errors)
                 attrs["basis"] = "invoice"
         if first_day != last_day and first and last:
-            errors["to"] = [_("Give from and to both as months or both as days.")]
+            errors["to"] = [SAME_KIND]
         if first and last and first > last:
-            errors["to"] = [_("to comes before from.")]
+            errors["to"] = [TO_BEFORE_FROM]
         if errors:
             raise serializers.ValidationError(errors)
         attrs["first"], attrs["last"], attrs["by_day"] = first, last, first_day or last_day
@@ -173,18 +249,18 @@ class CostFilterParameters(serializers.Serializer):
     def _moment(text: str | None, name: str, basis: str, errors: dict):
         if not text:
             return None, False
-        month = MONTH.match(text)
+        month = MONTH.fullmatch(text)
         if month:
             return _month(month, name, errors), False
-        if DAY.match(text):
+        if DAY_SHAPE.fullmatch(text):
             day = _day(text)
             if day is None:
                 errors[name] = [_("%(text)s is not a day.") % {"text": text}]
-            elif not FIRST_YEAR <= day.year <= LAST_YEAR:
+            elif not year_in_range(day.year):
                 errors[name] = [YEARS_MESSAGE % {"text": text}]
                 day = None
             elif basis != "usage":
-                errors[name] = [_("Days need basis=usage: an invoice is for a whole month.")]
+                errors[name] = [DAYS_NEED_USAGE]
             return day, True
         errors[name] = [_("Write a month as YYYY-MM (or, with basis=usage, a day as "
                           "YYYY-MM-DD).")]  # fmt: skip
@@ -209,11 +285,29 @@ class CostFilterParameters(serializers.Serializer):
         )
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {
+            "anyOf": [
+                {"type": "string", "enum": list(GROUPINGS)},
+                {"type": "string", "pattern": LABEL_GROUPING_PATTERN},
+            ]
+        },
+        "maxItems": MAX_GROUPINGS,
+        "uniqueItems": True,
+    }
+)
+class GroupingsField(MultiValueField):
+    """`group_by`: the groupings, each named once (ReportParameters.validate_group_by)."""
+
+
 class ReportParameters(CostFilterParameters):
-    group_by = MultiValueField(
-        child=serializers.CharField(max_length=140),
+    group_by = GroupingsField(
+        child=serializers.CharField(max_length=MAX_GROUPING),
         required=False,
-        help_text=_("One or more of: %(names)s, label:<key>.") % {"names": ", ".join(GROUPINGS)},
+        help_text=_("Up to %(most)s of: %(names)s, label:<key> (e.g. label:team), each once.")
+        % {"most": MAX_GROUPINGS, "names": ", ".join(GROUPINGS)},
     )
 
     def validate_group_by(self, names: list[str]) -> list[str]:

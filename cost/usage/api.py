@@ -1,6 +1,7 @@
 """The usage API: the job-history reports of cost/usage/reports.py as JSON. Finance and Manager may
 read it; everyone else gets 403, callers without a valid token or session 401."""
 
+import inspect
 from types import SimpleNamespace
 
 from django.http import Http404
@@ -29,6 +30,7 @@ from cost.usage.serializers import (
     UsageReconciliationSerializer,
     UsageTablesSerializer,
     UsageTableUsersSerializer,
+    period_rules,
 )
 
 ERRORS = error_responses(400, 401, 403, 404, 429)  # 404: a `format` no renderer has
@@ -38,6 +40,13 @@ class UsageView(APIView):
     allowed_roles = MANAGERS_AND_FINANCE
 
 
+def with_period_rules(view: type[UsageView]) -> type[UsageView]:
+    """The view's description in the schema: its docstring, then the period's rules."""
+    description = f"{inspect.cleandoc(view.__doc__ or '')}\n\n{period_rules()}"
+    return extend_schema(description=description)(view)
+
+
+@with_period_rules
 @extend_schema(
     parameters=[TableUsageParameters],
     responses={200: UsageTablesSerializer, **ERRORS},
@@ -58,6 +67,7 @@ class UsageTablesView(UsageView):
         return Response(UsageTablesSerializer(report).data)
 
 
+@with_period_rules
 @extend_schema(
     parameters=[
         OpenApiParameter(
@@ -100,6 +110,7 @@ class UsageTableUsersView(UsageView):
         return Response(UsageTableUsersSerializer(report).data)
 
 
+@with_period_rules
 @extend_schema(
     parameters=[JoinedTablesParameters],
     responses={200: UsageJoinedTablesSerializer, **ERRORS},
@@ -123,6 +134,7 @@ class UsageJoinedTablesView(UsageView):
         return Response(UsageJoinedTablesSerializer(report).data)
 
 
+@with_period_rules
 @extend_schema(
     parameters=[QueryCostParameters],
     responses={200: UsageQueryCostSerializer, **ERRORS},
@@ -137,6 +149,7 @@ class UsageQueryCostView(UsageView):
         return Response(UsageQueryCostSerializer(report).data)
 
 
+@with_period_rules
 @extend_schema(
     parameters=[ExpensiveQueriesParameters],
     responses={200: UsageExpensiveQueriesSerializer, **ERRORS},
@@ -153,6 +166,7 @@ class UsageExpensiveQueriesView(UsageView):
         return Response(UsageExpensiveQueriesSerializer(report).data)
 
 
+@with_period_rules
 @extend_schema(
     parameters=[UsageParameters],
     responses={200: UsageReconciliationSerializer, **ERRORS},

@@ -3,14 +3,16 @@ strings in USD, never floats; every amount is an allocation of query cost at lis
 not an invoice amount."""
 
 import datetime
+import json
+import re
 
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from core.api import FIRST_YEAR, LAST_YEAR, YEARS_MESSAGE, AmountField
-from cost.usage.reports import GROUPINGS, LABEL_KEY
+from core.api import BLANK, AmountField, DayParameter, TextParameter
+from cost.usage.reports import GROUPINGS
 
 DEFAULT_DAYS = 28
 
@@ -23,49 +25,68 @@ def utc_today() -> datetime.date:
 # --- Parameters -------------------------------------------------------------------------
 
 
+# The rule between `from` and `to`, which OpenAPI cannot state: the API refuses a period
+# that ends before it starts (400, naming the parameter; `to` is today when left out), and
+# period_rules() says so in the schema's description of each usage operation.
+# tests/api/test_schema.py keeps the requests it generates as valid within this rule.
+TO_BEFORE_FROM = _("to comes before from.")
+FROM_AFTER_TODAY = _("from is after today (%(today)s); give to as well.")
+
+
+def period_rules() -> str:
+    """The rules between parameters, for an operation's description in the schema."""
+    lines = [
+        _("Rules between parameters, which the schema cannot state: a request that breaks "
+          "one is refused with 400, its body naming the parameter."),
+        "",
+        _("- `to` not before `from`: `%(body)s`")
+        % {"body": json.dumps({"to": [str(TO_BEFORE_FROM)]})},
+        _("- without `to` (today, UTC), `from` not after today: `%(body)s`")
+        % {"body": json.dumps({"from": [FROM_AFTER_TODAY % {"today": "2026-11-20"}]})},
+    ]  # fmt: skip
+    return "\n".join(str(line) for line in lines)
+
+
 class UsageParameters(serializers.Serializer):
     """The period every usage report takes: `from` and `to`, UTC days, both included."""
 
     def get_fields(self) -> dict:
         fields = super().get_fields()
         # `from` is a Python keyword, so these two are added by name.
-        fields["from"] = serializers.DateField(
+        fields["from"] = DayParameter(
             required=False,
             help_text=_("First UTC day, YYYY-MM-DD (default: %(days)s days before `to`).")
             % {"days": DEFAULT_DAYS - 1},
         )
-        fields["to"] = serializers.DateField(
-            required=False, help_text=_("Last UTC day, YYYY-MM-DD, included (default: today).")
+        fields["to"] = DayParameter(
+            required=False,
+            help_text=_("Last UTC day, YYYY-MM-DD, included (default: today); not before `from`."),
         )
         return fields
 
     def validate(self, attrs: dict) -> dict:
-        errors: dict[str, list[str]] = {}
-        for name in ("from", "to"):
-            day = attrs.get(name)
-            if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
-                errors[name] = [YEARS_MESSAGE % {"text": day.isoformat()}]
-        if errors:
-            raise serializers.ValidationError(errors)
         until = attrs.get("to") or utc_today()
         since = attrs.get("from") or until - datetime.timedelta(days=DEFAULT_DAYS - 1)
         if since > until:
             if "to" in attrs:
-                raise serializers.ValidationError({"to": [_("to comes before from.")]})
+                raise serializers.ValidationError({"to": [TO_BEFORE_FROM]})
             raise serializers.ValidationError(
-                {
-                    "from": [
-                        _("from is after today (%(today)s); give to as well.")
-                        % {"today": until.isoformat()}
-                    ]
-                }
+                {"from": [FROM_AFTER_TODAY % {"today": until.isoformat()}]}
             )
         attrs["since"], attrs["until"] = since, until
         return attrs
 
 
+# A dataset as the job history names it, project.dataset or a dataset name alone, perhaps
+# in BigQuery's backticks: names of no spaces or dots, but a project's may have dots
+# (example.com:sales), so the last dot ends the project.
+DATASET_NAME = rf"[^.`{BLANK}\x00]+"
+DATASET = re.compile(rf"`?{DATASET_NAME}(?:\.{DATASET_NAME})*`?")
+
+
 class TableUsageParameters(UsageParameters):
-    dataset = serializers.CharField(
+    dataset = TextParameter(
+        schema={"type": "string", "maxLength": 1200, "pattern": f"^{DATASET.pattern}$"},
         required=False,
         max_length=1200,
         help_text=_(
@@ -81,12 +102,11 @@ class TableUsageParameters(UsageParameters):
     )
 
     def validate_dataset(self, value: str) -> str:
-        parts = value.strip().strip("`").split(".")
-        if not all(part.strip() for part in parts):
+        if not DATASET.fullmatch(value):
             raise serializers.ValidationError(
                 _("Write the dataset as project.dataset, or its name alone.")
             )
-        return value.strip().strip("`")
+        return value.strip("`")
 
 
 class JoinedTablesParameters(UsageParameters):
@@ -96,9 +116,26 @@ class JoinedTablesParameters(UsageParameters):
     limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=500)
 
 
+# A label key as BigQuery writes them: a letter first (any script), then letters, digits,
+# `_` and `-`, 63 characters at most. Spelt with Unicode properties for the schema, whose
+# regular expressions read `\w` as ASCII only, and checked with str methods (which read
+# letters and digits as the properties do) rather than Python's `\w`, which differs.
+LABEL_KEY_PATTERN = r"\p{L}[\p{L}\p{N}_-]{0,62}"
+
+
+def is_label_key(key: str) -> bool:
+    return 0 < len(key) <= 63 and key[0].isalpha() and all(c.isalnum() or c in "_-" for c in key)
+
+
 class QueryCostParameters(UsageParameters):
-    by = serializers.RegexField(
-        rf"^({'|'.join(GROUPINGS)}|label:{LABEL_KEY})$",
+    by = TextParameter(
+        schema={
+            "anyOf": [
+                {"type": "string", "enum": list(GROUPINGS)},
+                {"type": "string", "pattern": f"^label:{LABEL_KEY_PATTERN}$"},
+            ],
+            "default": "user",
+        },
         required=False,
         default="user",
         help_text=_(
@@ -106,10 +143,14 @@ class QueryCostParameters(UsageParameters):
             "by the retention only)."
         )
         % {"names": ", ".join(GROUPINGS)},
-        error_messages={
-            "invalid": _("Give one of %(names)s, or label:<key>.") % {"names": ", ".join(GROUPINGS)}
-        },
     )
+
+    def validate_by(self, value: str) -> str:
+        if value in GROUPINGS or (value.startswith("label:") and is_label_key(value[6:])):
+            return value
+        raise serializers.ValidationError(
+            _("Give one of %(names)s, or label:<key>.") % {"names": ", ".join(GROUPINGS)}
+        )
 
 
 class ExpensiveQueriesParameters(UsageParameters):

@@ -15,13 +15,12 @@ from rest_framework import exceptions, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.api import RefuseUnknownParameters
+from core.api import RefuseUnknownParameters, day_schema
 from core.models import Team
 from core.openapi import StrictLimitOffsetPagination, error_responses
 from core.roles import MANAGERS_AND_FINANCE
 from roadmap.budgets.rules import budget_statuses
 from roadmap.budgets.serializers import (
-    DAY,
     DAY_MESSAGE,
     BudgetStatusParameters,
     BudgetStatusSerializer,
@@ -138,7 +137,9 @@ class IncidentFilter(django_filters.FilterSet):
         fields = ["product", "severity", "impact", "detected_from", "detected_to"]
 
 
-# An empty value is no filter (django-filter's rule), so the patterns allow it.
+# An empty value is no filter (django-filter's rule), so the patterns allow it. A day's
+# schema is core.api's: DAY (roadmap.budgets.serializers) reads the same days.
+DAY_OR_NOTHING = {"anyOf": [day_schema(), {"type": "string", "maxLength": 0}]}
 INCIDENT_FILTER_PARAMETERS = [
     OpenApiParameter(
         "product",
@@ -149,16 +150,14 @@ INCIDENT_FILTER_PARAMETERS = [
     ),
     OpenApiParameter(
         "detected_from",
-        str,
+        DAY_OR_NOTHING,
         OpenApiParameter.QUERY,
-        pattern=f"^(?:{DAY.pattern})?$",
         description=_("Detected on this local day or later, YYYY-MM-DD (years 2000 to 2099)."),
     ),
     OpenApiParameter(
         "detected_to",
-        str,
+        DAY_OR_NOTHING,
         OpenApiParameter.QUERY,
-        pattern=f"^(?:{DAY.pattern})?$",
         description=_("Detected on this local day or earlier, YYYY-MM-DD (years 2000 to 2099)."),
     ),
 ]
@@ -210,9 +209,8 @@ class IncidentViewSet(RefuseUnknownParameters, viewsets.ReadOnlyModelViewSet):
         parameters=[
             OpenApiParameter(
                 "as_of",
-                str,
+                day_schema(),
                 OpenApiParameter.QUERY,
-                pattern=f"^(?:{DAY.pattern})$",
                 description=_(
                     "A local day, YYYY-MM-DD (years 2000 to 2099): the budgets as they stood "
                     "at the end of that day, in the period that contains it. Default: today."

@@ -61,6 +61,13 @@ ITEM_ROLES_NOTE = _("Roles: Finance, Manager.")
 # An empty value is no filter (django-filter's rule), so the patterns allow it.
 ITEM_FILTER_PARAMETERS = [
     OpenApiParameter(
+        "theme",
+        str,
+        OpenApiParameter.QUERY,
+        pattern=r"^[^\x00]*$",  # as any text parameter, no NUL character
+        description=_("Theme name, exactly as written."),
+    ),
+    OpenApiParameter(
         "team",
         str,
         OpenApiParameter.QUERY,

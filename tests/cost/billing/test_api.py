@@ -289,3 +289,48 @@ def test_fact_paging_refuses_what_it_would_otherwise_replace_by_a_default(
     assert response.status_code == 400
     assert list(response.json()) == [field]
     assert finance.get(reverse("cost-fact-list"), {"page_size": "10000"}).status_code == 200
+
+
+@pytest.mark.parametrize("name", ["cost-report", "cost-fact-list"])
+@pytest.mark.parametrize(
+    ("params", "field", "message"),
+    [
+        # Years outside 2000 to 2099 are refused as such, whatever the form (issue 17).
+        ({"basis": "usage", "to": "0202-07-12"}, "to", "0202-07-12 is outside the years"),
+        ({"basis": "usage", "from": "1247-03-01"}, "from", "1247-03-01 is outside the years"),
+        ({"as_of": "0202-07-12"}, "as_of", "0202-07-12 is outside the years"),
+        ({"as_of": "2100-01-01T00:00:00Z"}, "as_of", "2100-01-01T00:00:00Z is outside"),
+        # Only the forms the schema describes: no spaces around, ASCII digits, RFC 3339.
+        ({"invoice_month": " 2026-01"}, "invoice_month", "YYYY-MM"),
+        ({"from": "2026-01 "}, "from", "YYYY-MM"),
+        ({"from": "\uff12\uff10\uff12\uff16-01"}, "from", "YYYY-MM"),
+        ({"basis": "usage", "from": "20260105"}, "from", "YYYY-MM"),
+        ({"as_of": "0"}, "as_of", "2026-11-20T09:00:00Z"),
+        ({"as_of": "2026-11-20 09:00:00Z"}, "as_of", "2026-11-20T09:00:00Z"),
+        ({"as_of": "2026-11-20T09:00Z"}, "as_of", "2026-11-20T09:00:00Z"),
+        ({"as_of": "2026-11-20T09:00:00+01:60"}, "as_of", "2026-11-20T09:00:00Z"),
+        ({"currency": "Usd"}, "currency", "is not a valid choice"),
+        ({"label": "team=a\nb"}, "label", "does not match"),
+    ],
+)  # fmt: skip
+def test_a_parameter_the_schema_does_not_describe_is_a_400(finance, name, params, field, message):
+    response = finance.get(reverse(name), params)
+    assert response.status_code == 400, response.content
+    assert message in json.dumps(response.json()[field])
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"as_of": "2026-11-20T09:00:00Z"},
+        {"as_of": "2026-11-20T09:00:00.123456789-08:00"},
+        {"as_of": "2026-11-20T09:00:00"},  # no offset: UTC
+        {"as_of": "2026-11-20T09:00:00-23:59"},  # past PostgreSQL's 15 hours: was a 500
+        {"invoice_month": "202601"},
+        {"basis": "usage", "from": "2026-01-05", "to": "2026-01-31"},
+        {"currency": "usd"},
+        {"group_by": "label:team,usage_month"},
+    ],
+)
+def test_the_forms_the_schema_describes_are_read(finance, export, params):
+    assert finance.get(reverse("cost-report"), params).status_code == 200

@@ -285,6 +285,24 @@ def test_bad_parameters_are_refused_by_name(finance, name, params, errors):
     assert response.json() == errors
 
 
+@pytest.mark.parametrize("name", USAGE_ROUTES)
+def test_a_day_outside_the_years_2000_to_2099_is_refused_as_such(finance, name):
+    """Issue 17: to=0202-07-12 is a typo, refused with the range, never read as year 202."""
+    response = finance.get(reverse(name), {"to": "0202-07-12"})
+    assert response.status_code == 400
+    assert response.json() == {"to": ["0202-07-12 is outside the years 2000 to 2099."]}
+
+
+def test_the_forms_the_schema_describes_are_read(finance):
+    for name, params in [
+        ("usage-tables", {"dataset": "`acme-analytics.marts`"}),
+        ("usage-tables", {"dataset": "example.com:acme-sales.marts"}),
+        ("usage-query-cost", {"by": "label:\u00e9quipe"}),
+        ("usage-query-cost", {"by": "label:team-2"}),
+    ]:
+        assert finance.get(reverse(name), params).status_code == 200, (name, params)
+
+
 def test_a_period_starting_after_today_needs_its_end(finance):
     today = utc_today()
     response = finance.get(reverse("usage-tables"), {"from": "2098-01-01"})
@@ -317,6 +335,15 @@ def test_a_parameter_given_twice_or_empty_is_refused(finance):
         ("usage-query-cost", {"by": "label:-1"}, "by"),
         ("usage-query-cost", {"by": "label:_x"}, "by"),
         ("usage-expensive-queries", {"limit": "x"}, "limit"),
+        # Only the forms the schema describes (issue 17).
+        ("usage-tables", {"dataset": " acme-analytics.marts"}, "dataset"),
+        ("usage-tables", {"dataset": "acme analytics.marts"}, "dataset"),
+        ("usage-tables", {"dataset": "`"}, "dataset"),
+        ("usage-query-cost", {"by": "user "}, "by"),
+        ("usage-query-cost", {"by": "label:\u00b2x"}, "by"),  # a key starts with a letter
+        ("usage-reconciliation", {"from": "20261103"}, "from"),
+        ("usage-reconciliation", {"from": "2026-11-3"}, "from"),
+        ("usage-reconciliation", {"to": "2026-11-03 "}, "to"),
     ],
 )
 def test_report_parameters_are_checked(finance, name, params, field):
