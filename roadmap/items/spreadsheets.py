@@ -21,7 +21,6 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
-from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -46,6 +45,8 @@ IMPORTED_COLUMNS = ["id", "version", "rank", *ITEM_FIELDS]
 COMPUTED_COLUMNS = ["rice_score", "wsjf_score", "people_cost", "people_cost_currency"]
 EXPORT_COLUMNS = [*IMPORTED_COLUMNS, *COMPUTED_COLUMNS]
 MAX_ROWS = 5000
+ROW_COLUMNS = [column for column in IMPORTED_COLUMNS if column not in ("id", "version")]
+RowData = dict[str, str | list[str]]
 STATUSES = frozenset(RoadmapItem.Status.values)
 ROW_FIELDS = [*ITEM_FIELDS, "rank"]  # what a row's form checks
 ROW_MODEL_FIELDS = [f for f in RoadmapItem._meta.fields if f.editable and f.name in ROW_FIELDS]
@@ -196,7 +197,7 @@ class ItemRowForm(RoadmapItemForm):
             }
         }
 
-    def __init__(self, *, data: MultiValueDict, instance: RoadmapItem, lookups: _Lookups) -> None:
+    def __init__(self, *, data: RowData, instance: RoadmapItem, lookups: _Lookups) -> None:
         # Of RoadmapItemForm's and ModelForm's __init__ only what checking a row needs: the
         # rest (the owner and depends_on choices, read with a query per form; the item as
         # initial values; limits on model choice fields) is for a page the rows never show.
@@ -361,21 +362,15 @@ def _decode(data: bytes) -> str:
         ) from None
 
 
-def _row_data(row: dict[str | None, str], instance: RoadmapItem | None) -> MultiValueDict:
+def _row_data(row: dict[str | None, str], instance: RoadmapItem | None) -> RowData:
     """Form data for one row. A column the file leaves out keeps the item's current value
-    (or the default, for a new item), so a sheet with only `id,title` renames items."""
-    given = {
-        column: restore((value or "").strip())
-        for column, value in row.items()
-        if column is not None and column in IMPORTED_COLUMNS
-    }
+    (or the default, for a new item), so a sheet with only `id,title` renames items.
+    A plain dict: a list column's widget (SelectMultiple) takes the list from it."""
     defaults = _new_item_defaults() if instance is None else {}
-    data: dict[str, list[str]] = {}
-    for column in IMPORTED_COLUMNS:
-        if column in ("id", "version"):
-            continue
-        if column in given:
-            value = given[column]
+    data: RowData = {}
+    for column in ROW_COLUMNS:
+        if column in row:  # a short row's missing cells are None: empty
+            value = restore((row[column] or "").strip())
         elif instance is not None:
             value = _cell(instance, column)
         else:
@@ -383,12 +378,12 @@ def _row_data(row: dict[str | None, str], instance: RoadmapItem | None) -> Multi
         if column in ("requesting_teams", "depends_on"):
             data[column] = [part.strip() for part in value.split(LIST_SEPARATOR) if part.strip()]
         elif column == "status":
-            data[column] = [_status_value(value)]
+            data[column] = _status_value(value)
         elif column == "impact" and value:
-            data[column] = [_two_places(value)]
+            data[column] = _two_places(value)
         else:
-            data[column] = [value]
-    return MultiValueDict(data)
+            data[column] = value
+    return data
 
 
 def _new_item_defaults() -> dict[str, str]:
@@ -421,10 +416,12 @@ def _snapshot(
 
 @dataclass
 class _Row:
+    """A checked row: what to save (not the form, which holds much more, all of it kept
+    alive until the file is written) and the item as it was (None: a new item)."""
+
     line: int
-    form: ItemRowForm
-    version: int | None  # the version the row was matched against (None: a new item)
-    before: tuple | None  # the item before the row is applied
+    change: ItemChange
+    before: tuple | None
 
 
 def _check_header(header: list[str]) -> None:
@@ -491,7 +488,15 @@ def _check_row(
         ]
     if errors:
         return None, errors
-    return _Row(line, form, instance.version if instance else None, before), []
+    data = form.cleaned_data
+    change = ItemChange(
+        item=form.instance,
+        requesting_teams=data["requesting_teams"],
+        depends_on=data["depends_on"],
+        expected_version=instance.version if instance else None,  # as matched above
+        rank=data["rank"],
+    )
+    return _Row(line, change, before), []
 
 
 def import_items(*, data: bytes, by: User) -> ImportResult:
@@ -568,28 +573,16 @@ class _NumberedLines:
 
 @transaction.atomic
 def _write(rows: list[_Row], *, by: User) -> ImportResult:
-    changed = []
-    for row in rows:
-        data = row.form.cleaned_data
-        after = _snapshot(row.form.instance, data["requesting_teams"], data["depends_on"])
-        if after != row.before:  # a new item has no before
-            changed.append(row)
-    saved = save_items(
-        changes=[
-            ItemChange(
-                item=row.form.instance,
-                requesting_teams=row.form.cleaned_data["requesting_teams"],
-                depends_on=row.form.cleaned_data["depends_on"],
-                expected_version=row.version,
-                rank=row.form.cleaned_data["rank"],
-            )
-            for row in changed
-        ],
-        by=by,
-        ranked=True,
-    )
+    changed = [
+        row
+        for row in rows
+        # A new item has no before.
+        if _snapshot(row.change.item, row.change.requesting_teams, row.change.depends_on)
+        != row.before
+    ]
+    saved = save_items(changes=[row.change for row in changed], by=by, ranked=True)
     _refuse_dependency_loops({item.pk: row.line for item, row in zip(saved, changed, strict=True)})
-    created = sum(1 for row in changed if row.version is None)
+    created = sum(1 for row in changed if row.change.expected_version is None)
     return ImportResult(
         created=created, updated=len(changed) - created, unchanged=len(rows) - len(changed)
     )
