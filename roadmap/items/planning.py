@@ -174,6 +174,13 @@ def _place(
         bottom = RoadmapItem.objects.filter(status__in=OPEN_STATUSES).next_rank() - 1
         for rank, item in enumerate(joining, start=bottom + 1):
             item.rank = rank
+    closed_new = [i for i in items if i.pk is None and i.status not in OPEN_STATUSES]
+    if closed_new:
+        # Work recorded as already done or dropped has no place in the priority list
+        # (closed items' ranks are ignored), but a rank it must have: after every other.
+        last = max([RoadmapItem.objects.next_rank() - 1, *(i.rank for i in joining)])
+        for rank, item in enumerate(closed_new, start=last + 1):
+            item.rank = rank
     opened_or_closed = any(
         was_open[item.pk] != (item.status in OPEN_STATUSES) for item in items if item.pk
     )

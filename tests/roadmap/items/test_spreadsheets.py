@@ -363,3 +363,18 @@ def test_a_file_ending_inside_quotes_is_refused_not_cut_short(manager, roadmap):
     assert [(e.line, e.column) for e in rejected.value.errors] == [(3, "-")]
     assert "unexpected end of data" in rejected.value.errors[0].message
     assert not RoadmapItem.objects.filter(title__in=["Good row", "Last"]).exists()
+
+
+def test_a_new_row_already_done_or_dropped_is_imported_after_every_open_item(
+    manager_client, roadmap
+):
+    first = roadmap[0]
+    sheet = (f"title,theme,team,status\nShipped last year,{first.theme.name},{first.team.slug},"
+             f"done\nGiven up,{first.theme.name},{first.team.slug},dropped\n").encode()  # fmt: skip
+    result = import_items(data=sheet, by=first.owner)
+    assert result.created == 2
+    ranks = dict(RoadmapItem.objects.values_list("title", "rank"))
+    open_ranks = sorted(r for t, r in ranks.items() if t not in ("Shipped last year", "Given up"))
+    assert open_ranks == [1, 2]  # the open items keep 1..n
+    assert ranks["Shipped last year"] > 2
+    assert ranks["Given up"] == ranks["Shipped last year"] + 1
