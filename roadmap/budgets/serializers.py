@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api import DAY_PATTERN
 from roadmap.budgets.rules import State
 from roadmap.models import DataProduct, Incident
 
@@ -20,12 +21,9 @@ if TYPE_CHECKING:
 
 # --- Error budgets -------------------------------------------------------------------
 
-# A day that exists, from 2000 to 2099 (the years quarters may have), leap days included.
-# The schema's pattern is this expression, so a day the schema admits is never refused.
-DAY = re.compile(
-    r"20[0-9]{2}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
-    r"|(?:0[13578]|1[02])-31)|20(?:[02468][048]|[13579][26])-02-29"
-)
+# A day that exists, from 2000 to 2099 (the years quarters may have), leap days included:
+# the schema's own pattern, so a day the schema admits is never refused.
+DAY = re.compile(DAY_PATTERN)
 DAY_MESSAGE = _(
     "%(value)r is not a day; write it as YYYY-MM-DD, e.g. 2026-10-05 (years 2000 to 2099)."
 )
