@@ -2,12 +2,12 @@
 # Debian packages the test suite needs: chromium (browser tests), fonts-noto-cjk (review
 # packs render Japanese and other CJK text in their PDF), poppler-utils (tests read the
 # PDF's text layer with pdftotext), and the libraries WeasyPrint draws PDFs with (Pango,
-# HarfBuzz's subsetter).
+# HarfBuzz's subsetter), and redis-server (the API-rate test starts one of its own).
 # Installs what is missing when run as root (or with sudo); otherwise says what to install.
 set -euo pipefail
 
 PACKAGES=(chromium fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0
-          libharfbuzz-subset0)
+          libharfbuzz-subset0 redis-server)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

@@ -2,6 +2,7 @@
 
 import os
 import random
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,6 @@ from core.tokens import TokenRateThrottle
 from tests.roadmap.factories import UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 # What one gunicorn worker does, in a process of its own: say it is ready, wait for the
 # word, call the API CALLS times with the token, print how many calls got 200 and 429.
@@ -122,17 +122,50 @@ def test_two_workers_calling_at_once_get_exactly_the_rate_between_them():
     assert list(ApiCallCount.objects.values_list("calls", flat=True)) == [2 * CALLS_PER_WORKER]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_with_redis_the_two_workers_count_in_redis_and_get_exactly_the_rate():
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+@pytest.fixture
+def redis_url(tmp_path):
+    """A Redis server of the test's own on a free port of 127.0.0.1, keeping nothing on
+    disk (scripts/system-packages.sh installs redis-server), stopped afterwards."""
+    import socket
+    import time
+
+    import redis
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    executable = shutil.which("redis-server")
+    assert executable, "redis-server is missing: make test installs it (scripts/system-packages.sh)"
+    server = subprocess.Popen(
+        [executable, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+         "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"redis://127.0.0.1:{port}/0"
     try:
-        client.ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip(f"no Redis answering at {REDIS_URL}")
+        client = redis.Redis.from_url(url, socket_connect_timeout=1)
+        for _attempt in range(100):
+            try:
+                client.ping()
+                break
+            except redis.exceptions.ConnectionError:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError(f"redis-server did not answer on port {port}")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_redis_the_two_workers_count_in_redis_and_get_exactly_the_rate(redis_url):
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
     key = finance_key()
     now = frozen_time()
-    results = run_two_workers(key, frozen_now=now, redis_url=REDIS_URL)
+    results = run_two_workers(key, frozen_now=now, redis_url=redis_url)
     assert sum(result[0] for result in results) == RATE, results
     assert sum(result[1] for result in results) == 2 * CALLS_PER_WORKER - RATE
     # Counted in Redis, not in the database; the count expires on its own.
