@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from core.roles import Role
 from roadmap.models import DataProduct, Incident, RoadmapItem
+from tests.api.queries import work_queries
 from tests.roadmap.factories import RoadmapItemFactory, TeamFactory, UserFactory
 from tests.roadmap.items.test_api import token_client
 
@@ -270,7 +271,7 @@ def test_budgets_are_computed_once_per_request_not_per_product():
     with CaptureQueriesContext(connection) as ten:
         response = client.get(PRODUCTS)
     assert response.json()["count"] == 10
-    assert len(ten) == len(four)
+    assert len(work_queries(ten)) == len(work_queries(four))
 
 
 def test_a_data_product_that_does_not_exist_is_a_json_404():
