@@ -6,15 +6,30 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from simple_history.admin import SimpleHistoryAdmin
 
-from core.models import ApiToken, Team
+from core.models import ApiToken, DisplayName, Team
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(SimpleHistoryAdmin):
     list_display = ["name", "slug", "weekly_rate", "currency"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "slug"]
+
+
+@admin.register(DisplayName)
+class DisplayNameAdmin(admin.ModelAdmin):
+    """The names people were shown by; written when a user's name changes, never by hand."""
+
+    list_display = ["user", "name", "valid_from"]
+    search_fields = ["name", "user__username"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(ApiToken)

@@ -1,6 +1,10 @@
 """What every part of Quarterdeck shares: the teams people belong to (which deliver and
-request roadmap work, and which BigQuery cost and usage are attributed to), the API
-tokens scripts call the API with, and the count of their calls that the API rate limits.
+request roadmap work, and which BigQuery cost and usage are attributed to), the names
+people went by over time, the API tokens scripts call the API with, and the count of
+their calls that the API rate limits.
+
+Teams keep their history and people their names' history, so a review pack rebuilt for
+an earlier moment names them as they were named then (core.history).
 
 Both tables keep the names they were created with (`roadmap_team`, `cost_apitoken`):
 they moved here from the apps that created them without being rebuilt.
@@ -18,6 +22,7 @@ from django.db import connection, models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from core.money import CURRENCY_CODE, Money, currency_validator, default_currency
 
@@ -45,6 +50,8 @@ class Team(models.Model):
         _("currency"), max_length=3, default=default_currency, validators=[currency_validator]
     )
 
+    history = HistoricalRecords()  # packs name teams as they were named at their moment
+
     class Meta:
         ordering = ["name"]
         db_table = "roadmap_team"
@@ -66,6 +73,29 @@ class Team(models.Model):
     @property
     def weekly_rate_money(self) -> Money | None:
         return None if self.weekly_rate is None else Money(self.weekly_rate, self.currency)
+
+
+class DisplayName(models.Model):
+    """The name a person was shown by (full name, else user name) from `valid_from` on.
+    Written when a user is created and whenever the name changes (core.history)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="display_names",
+        verbose_name=_("user"),
+    )
+    name = models.CharField(_("name"), max_length=301)  # first (150), space, last (150)
+    valid_from = models.DateTimeField(_("shown from"))
+
+    class Meta:
+        ordering = ["user", "valid_from", "id"]
+        verbose_name = _("display name")
+        verbose_name_plural = _("display names")
+        indexes = [models.Index(fields=["user", "valid_from"], name="display_name_user_from")]
+
+    def __str__(self) -> str:
+        return f"{self.name} (from {self.valid_from:%Y-%m-%d %H:%M})"
 
 
 class ApiTokenQuerySet(models.QuerySet["ApiToken"]):

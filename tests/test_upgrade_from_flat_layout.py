@@ -303,3 +303,26 @@ def test_role_groups_keep_permissions_on_installed_models(upgrade: Upgrade) -> N
         "longer exist, so they lost those permissions in effect (a moved model's content type "
         "must be renamed to its new app, not left behind):\n  " + "\n  ".join(stale)
     )
+
+
+# Each table that starts its history at the upgrade, and the table whose rows it must
+# hold one record of: a pack of a moment before the upgrade reads them from there.
+HISTORY_BACKFILLS = {
+    "core_historicalteam": "roadmap_team",
+    "core_displayname": "auth_user",
+    "cost_historicalallocationrule": "cost_allocationrule",
+}
+
+
+def test_the_upgrade_records_the_history_that_starts_with_it(upgrade: Upgrade) -> None:
+    _require_migrated(upgrade)
+    database = upgrade.database
+    assert database.rows("SELECT COUNT(*) FROM roadmap_team")[0][0] > 0
+    for history, table in HISTORY_BACKFILLS.items():
+        kept = database.rows(f"SELECT COUNT(*) FROM {history}")  # noqa: S608 - fixed names
+        rows = database.rows(f"SELECT COUNT(*) FROM {table}")  # noqa: S608
+        assert kept == rows, f"{history} holds {kept[0][0]} records of {rows[0][0]} {table} rows"
+    names = dict(database.rows("SELECT user_id, name FROM core_displayname"))
+    users = database.rows("SELECT id, first_name, last_name, username FROM auth_user")
+    for pk, first, last, username in users:
+        assert names[pk] == (f"{first} {last}".strip() or username)
