@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.db import transaction
+from simple_history.admin import SimpleHistoryAdmin
 
 from cost.billing.allocation import reallocate_all
 from cost.models import (
@@ -97,7 +98,7 @@ class LabelSetAdmin(ReadOnlyAdmin):
 
 
 @admin.register(AllocationRule)
-class AllocationRuleAdmin(admin.ModelAdmin):
+class AllocationRuleAdmin(SimpleHistoryAdmin):
     list_display = ["position", "name", "match_project", "match_label_key", "match_label_value",
                     "match_service", "match_sku", "team", "roadmap_item"]  # fmt: skip
     list_display_links = ["name"]

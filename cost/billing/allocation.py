@@ -5,29 +5,111 @@ its monthly rollup (the rules match on dimensions both keep), so
 reports group by team or roadmap item with a join, not by re-evaluating rules. It is
 recomputed for new months after every import and for all facts when rules change, in
 one UPDATE whose CASE lists the rules in order: the first condition that holds wins.
+
+Rules keep their history. A report as of an earlier moment (a review pack's) does not
+read the stored rule: it evaluates the rules as they stood then with the same CASE
+(`attribution_as_of`), and names their teams and items as they were named then. Cost
+reads the same as it read at that moment, whatever was edited since.
 """
 
-from django.db import transaction
-from django.db.models import Case, Q, QuerySet, Value, When
+import datetime
+from dataclasses import dataclass
+from typing import Any
 
+from django.db import models, transaction
+from django.db.models import Case, F, Q, QuerySet, Value, When
+from simple_history.utils import bulk_update_with_history
+
+from core.history import teams_as_of
 from cost.models import AllocationRule, BillingMonth, CostFact, CostMonthRollup, Label
 
 
-def rule_condition(rule: AllocationRule) -> Q:
+def rule_condition(rule: AllocationRule, prefix: str = "") -> Q:
+    """The facts (or rollups; with `prefix`, rows reached through it) a rule matches."""
+
+    def q(**lookups: Any) -> Q:
+        return Q(**{f"{prefix}{name}": value for name, value in lookups.items()})
+
     condition = Q()
     if rule.match_project:
-        condition &= Q(project_id=rule.match_project)
+        condition &= q(project_id=rule.match_project)
     if rule.match_label_key:
         labels = Label.objects.filter(key=rule.match_label_key)
         if rule.match_label_value:
             labels = labels.filter(value=rule.match_label_value)
-        condition &= Q(label_set__in=labels.values("label_set"))
+        condition &= q(label_set__in=labels.values("label_set"))
     if rule.match_service:
-        condition &= Q(service_id=rule.match_service) | Q(service_description=rule.match_service)
+        condition &= q(service_id=rule.match_service) | q(service_description=rule.match_service)
     if rule.match_sku:
-        condition &= Q(sku_id=rule.match_sku) | Q(sku_description=rule.match_sku)
+        condition &= q(sku_id=rule.match_sku) | q(sku_description=rule.match_sku)
     # A rule without conditions matches everything (SQL needs a condition to say so).
-    return condition or Q(pk__isnull=False)
+    return condition or q(pk__isnull=False)
+
+
+def rules_as_of(moment: datetime.datetime) -> list[AllocationRule]:
+    """The rules as they stood at `moment`, in the order they were tried."""
+    records = (
+        AllocationRule.history.filter(history_date__lte=moment)
+        .latest_of_each()
+        .exclude(history_type="-")
+    )
+    return sorted((record.instance for record in records), key=lambda r: (r.position, r.pk))
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """What a report groups and filters cost by: the team's slug and name, the roadmap
+    item's id and title, as expressions over facts or rollups."""
+
+    team_slug: Any
+    team_name: Any
+    item_id: Any
+    item_title: Any
+
+
+def attribution_now(prefix: str = "") -> Attribution:
+    """Through the rule stored on each fact: the rules as they are now."""
+    return Attribution(
+        team_slug=F(f"{prefix}allocation_rule__team__slug"),
+        team_name=F(f"{prefix}allocation_rule__team__name"),
+        item_id=F(f"{prefix}allocation_rule__roadmap_item_id"),
+        item_title=F(f"{prefix}allocation_rule__roadmap_item__title"),
+    )
+
+
+def _item_titles_as_of(item_ids: set[int], moment: datetime.datetime) -> dict[int, str]:
+    model: Any = AllocationRule.work_item_model()
+    titles = dict(model._default_manager.filter(pk__in=item_ids).values_list("pk", "title"))
+    history = getattr(model, "history", None)
+    if history is not None and item_ids:
+        records = history.filter(id__in=item_ids, history_date__lte=moment).latest_of_each()
+        titles.update((record.id, record.title) for record in records)
+    return titles
+
+
+def attribution_as_of(moment: datetime.datetime, prefix: str = "") -> Attribution:
+    """By the rules as they stood at `moment`, evaluated in SQL (first match wins, as the
+    stored rule was chosen), with teams and item titles as they were then."""
+    rules = rules_as_of(moment)
+    teams = teams_as_of({rule.team_id for rule in rules}, moment)
+    titles = _item_titles_as_of({r.roadmap_item_id for r in rules if r.roadmap_item_id}, moment)
+
+    def first_match(value_of: Any, output: models.Field) -> Case:
+        return Case(
+            *[When(rule_condition(rule, prefix), then=Value(value_of(rule))) for rule in rules],
+            default=Value(None),
+            output_field=output,
+        )
+
+    def team_of(rule: AllocationRule) -> Any:
+        return teams.get(rule.team_id)
+
+    return Attribution(
+        team_slug=first_match(lambda r: getattr(team_of(r), "slug", None), models.CharField()),
+        team_name=first_match(lambda r: getattr(team_of(r), "name", None), models.CharField()),
+        item_id=first_match(lambda r: r.roadmap_item_id, models.BigIntegerField()),
+        item_title=first_match(lambda r: titles.get(r.roadmap_item_id), models.CharField()),
+    )
 
 
 def _first_match(rules: list[AllocationRule]) -> Case:
@@ -92,7 +174,8 @@ def move_rule(*, rule_id: int, direction: str) -> AllocationRule | None:
             rule.position = position
             changed.append(rule)
     if changed:
-        AllocationRule.objects.bulk_update(changed, ["position"])
+        # With history: a report as of a moment before the move reads the old order.
+        bulk_update_with_history(changed, AllocationRule, ["position"])
         reallocate_all()
     return next(rule for rule in rules if rule.pk == rule_id)
 

@@ -4,7 +4,9 @@ Sums run in SQL over the integer billionths, so they are exact on both databases
 Reports by month read the monthly rollups (a thirtieth of the rows); a report by day, or
 between days, reads the daily facts. Figures in two currencies are never added: rows
 are grouped by billing currency, or every amount is taken in US dollars (the export's
-own conversion). `as_of` reads the month versions that were current at that moment.
+own conversion). `as_of` reads the month versions that were current at that moment, and
+attributes their cost to teams and roadmap items with the allocation rules as they stood
+then: a report as of a moment is the report as it read at that moment.
 """
 
 import datetime
@@ -19,6 +21,7 @@ from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth
 
 from core.models import Team
+from cost.billing.allocation import Attribution, attribution_as_of, attribution_now
 from cost.models import (
     AllocationRule,
     BillingMonth,
@@ -99,6 +102,10 @@ def _month_code(day: datetime.date) -> str:
     return f"{day:%Y%m}"
 
 
+def attribution(query: Query, prefix: str = "") -> Attribution:
+    return attribution_as_of(query.as_of, prefix) if query.as_of else attribution_now(prefix)
+
+
 def selected(query: Query, *, daily: bool | None = None) -> QuerySet:
     """Facts (daily) or monthly rollups matching the query's period and filters."""
     daily = query.daily if daily is None else daily
@@ -117,9 +124,10 @@ def selected(query: Query, *, daily: bool | None = None) -> QuerySet:
     if query.cost_types:
         rows = rows.filter(cost_type__in=query.cost_types)
     if query.teams:
-        teams = Q(allocation_rule__team__slug__in=[t for t in query.teams if t != UNALLOCATED])
+        rows = rows.alias(attributed_team=attribution(query).team_slug)
+        teams = Q(attributed_team__in=[t for t in query.teams if t != UNALLOCATED])
         if UNALLOCATED in query.teams:
-            teams |= Q(allocation_rule__isnull=True)
+            teams |= Q(attributed_team__isnull=True)
         rows = rows.filter(teams)
     for key, value in query.labels:
         with_label = Label.objects.filter(key=key, value=value).values("label_set")
@@ -156,6 +164,7 @@ def _dimensions(query: Query, daily: bool, prefix: str = "") -> tuple[dict, dict
     groups: dict = {}
     extras: dict = {}
     names: list[str] = []
+    by = attribution(query, prefix) if {"team", "roadmap_item"} & set(query.group_by) else None
     for index, name in enumerate(query.group_by):
         if name == "credit_type":
             continue
@@ -172,9 +181,14 @@ def _dimensions(query: Query, daily: bool, prefix: str = "") -> tuple[dict, dict
             "service": "service_id",
             "sku": "sku_id",
             "cost_type": "cost_type",
-            "team": "allocation_rule__team__slug",
-            "roadmap_item": "allocation_rule__roadmap_item_id",
         }.get(name)
+        if by is not None and name in ("team", "roadmap_item"):
+            if name == "team":
+                groups[f"g{index}"], extras["team_name"] = by.team_slug, Max(by.team_name)
+            else:
+                groups[f"g{index}"], extras["roadmap_item_title"] = by.item_id, Max(by.item_title)
+            names.append(name)
+            continue
         if name == "usage_month":
             groups[f"g{index}"] = (
                 TruncMonth(f"{prefix}usage_date") if daily else F(f"{prefix}usage_month")
@@ -189,8 +203,6 @@ def _dimensions(query: Query, daily: bool, prefix: str = "") -> tuple[dict, dict
             "project": ("project_name", "project_name"),
             "service": ("service", "service_description"),
             "sku": ("sku", "sku_description"),
-            "team": ("team_name", "allocation_rule__team__name"),
-            "roadmap_item": ("roadmap_item_title", "allocation_rule__roadmap_item__title"),
         }.get(name)
         if described:
             extras[described[0]] = Max(f"{prefix}{described[1]}")

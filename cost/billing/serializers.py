@@ -175,9 +175,10 @@ class CostFilterParameters(serializers.Serializer):
     as_of = TextParameter(
         schema=moment_schema(),
         required=False,
-        help_text=_("An earlier moment: the figures as they were then. A day (YYYY-MM-DD: "
-                    "its end, UTC), or a date and time (RFC 3339, e.g. 2026-11-20T09:00:00Z; "
-                    "UTC if it has no offset)."),
+        help_text=_("An earlier moment: the figures as they were then, attributed with the "
+                    "allocation rules of that moment. A day (YYYY-MM-DD: its end, UTC), or a "
+                    "date and time (RFC 3339, e.g. 2026-11-20T09:00:00Z; UTC if it has no "
+                    "offset)."),
     )  # fmt: skip
 
     def get_fields(self) -> dict:

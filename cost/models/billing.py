@@ -7,7 +7,8 @@ them back into Decimal. Nine places keep micro-amounts such as 5e-06 exact.
 
 Nothing is overwritten: reloading an invoice month closes the current BillingMonth
 (valid_to, superseded_by) and adds a new one, so any earlier figure can be reproduced
-"as of" the time it was current.
+"as of" the time it was current. Allocation rules keep their history too, so a report
+"as of" a moment attributes cost with the rules as they stood then.
 """
 
 import datetime
@@ -21,6 +22,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from core.money import Money
 from cost import locks
@@ -545,6 +547,10 @@ class AllocationRule(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    # Every version of every rule: a report as of a moment (a review pack's) attributes
+    # cost with the rules as they stood then (cost.billing.allocation.rules_as_of).
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["position", "id"]

@@ -241,3 +241,70 @@ def test_an_import_under_existing_rules_allocates_the_months_as_the_days(tmp_pat
     assert monthly == daily
     assert monthly[("ae", "USD")][0] > 0
     assert not CostMonthRollup.objects.filter(allocation_rule=None).exists()
+
+
+def by_team_and_item(**query) -> dict:
+    breakdown = cost_breakdown(Query(group_by=("team", "roadmap_item"), currency="USD", **query))
+    return as_dict(breakdown, "team", "team_name", "roadmap_item", "roadmap_item_title")
+
+
+@pytest.mark.parametrize(
+    "group_by",
+    [("team",), ("roadmap_item",), ("usage_day", "team"), ("team", "credit_type")],
+)
+def test_the_rules_evaluated_as_of_now_give_what_the_stored_rules_give(exports, group_by):
+    """A report as of a moment evaluates the rules of that moment in SQL; as of now it must
+    agree with the rule stored on every fact, cent for cent."""
+    from tests.roadmap.factories import RoadmapItemFactory
+
+    item = RoadmapItemFactory(title="Orders table")
+    AllocationRule.objects.create(position=2, name="Prod", match_label_key="env",
+                                  match_label_value="prod", team=TeamFactory(slug="platform"),
+                                  roadmap_item=item)  # fmt: skip
+    AllocationRule.objects.create(position=3, name="BigQuery", match_service="BigQuery",
+                                  team=TeamFactory(slug="bq"))  # fmt: skip
+    reallocate_all()
+    names = [name for name in group_by if name != "credit_type"]
+    stored = cost_breakdown(Query(group_by=group_by))
+    evaluated = cost_breakdown(Query(group_by=group_by, as_of=timezone.now()))
+    assert len({row.keys.get(names[-1]) for row in stored.rows}) >= 2
+    assert [(row.keys, row.cost, row.credits) for row in evaluated.rows] == [
+        (row.keys, row.cost, row.credits) for row in stored.rows
+    ]
+
+
+def test_as_of_attributes_cost_with_the_rules_and_names_of_that_moment(exports):
+    from cost.billing.allocation import delete_rule, save_rule
+    from tests.roadmap.factories import RoadmapItemFactory
+
+    item = RoadmapItemFactory(title="Orders table")
+    rule = AllocationRule.objects.get()
+    rule.roadmap_item = item
+    save_rule(rule=rule)
+    seen_at = timezone.now()
+    before = by_team_and_item()
+    ae_only = cost_breakdown(Query(group_by=("service",), teams=("ae",), currency="USD"))
+    assert {key[0] for key in before} == {"ae", "unallocated"}
+    # After the moment: the rule funds another team, a new rule comes first, the team
+    # and the item are renamed, then the rule is deleted.
+    platform = TeamFactory(name="Platform", slug="platform")
+    rule.team = platform
+    save_rule(rule=rule)
+    first = save_rule(rule=AllocationRule(name="Prod", match_label_key="env",
+                                          match_label_value="prod", team=platform))  # fmt: skip
+    move_rule(rule_id=first.pk, direction="up")
+    ae = TeamFactory._meta.model.objects.get(slug="ae")
+    ae.name = "AE (renamed)"
+    ae.save()
+    type(item).objects.filter(pk=item.pk).update(title="Renamed")
+    item.refresh_from_db()
+    item.title = "Renamed again"
+    item.save()
+    assert by_team_and_item() != before
+    assert by_team_and_item(as_of=seen_at) == before
+    delete_rule(rule=rule)
+    assert by_team_and_item(as_of=seen_at) == before
+    again = cost_breakdown(Query(group_by=("service",), teams=("ae",), currency="USD",
+                                 as_of=seen_at))  # fmt: skip
+    assert [(r.keys, r.cost) for r in again.rows] == [(r.keys, r.cost) for r in ae_only.rows]
+    assert cost_breakdown(Query(group_by=("service",), teams=("ae",))).rows == []
