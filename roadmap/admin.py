@@ -136,7 +136,7 @@ class ReviewPackAdmin(ReadOnlyAdmin):
 
 
 @admin.register(DataProduct)
-class DataProductAdmin(admin.ModelAdmin):
+class DataProductAdmin(SimpleHistoryAdmin):
     list_display = ["name", "kind", "owner", "incidents_allowed", "budget_period"]
     search_fields = ["name", "slug", "tables"]
     prepopulated_fields = {"slug": ["name"]}

@@ -19,7 +19,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
+from django.apps import apps
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
@@ -146,9 +148,14 @@ def _local_day(moment: datetime.datetime) -> datetime.date:
 
 
 def budget_status(
-    product: DataProduct, *, today: datetime.date, incidents: Iterable[Incident]
+    product: DataProduct,
+    *,
+    today: datetime.date,
+    incidents: Iterable[Incident],
+    items_restoring: Iterable[RoadmapItem] | None = None,
 ) -> BudgetStatus:
-    """The product's budget in the period that contains `today`, from its incidents."""
+    """The product's budget in the period that contains `today`, from its incidents;
+    the items restoring it are its reliability items unless given."""
     period = period_of(product, today)
     counted = tuple(
         incident
@@ -171,7 +178,9 @@ def budget_status(
         used=len(counted),
         incidents=counted,
         late_days_used=late_days,
-        items_restoring=tuple(product.reliability_items.all()),
+        items_restoring=tuple(
+            product.reliability_items.all() if items_restoring is None else items_restoring
+        ),
         items_spending=tuple(spending.values()),  # type: ignore[arg-type]  # caused_by_id set
     )
 
@@ -180,17 +189,15 @@ def budget_statuses(
     *,
     today: datetime.date | None = None,
     as_of: datetime.datetime | None = None,
-    products: Sequence[DataProduct] | None = None,
 ) -> list[BudgetStatus]:
     """Every product's status: three queries, however many products and incidents.
-    `as_of`: only the incidents recorded by then (a review pack's moment)."""
-    today = today or (timezone.localdate(as_of) if as_of else timezone.localdate())
+    `as_of`: everything as it was recorded by then (budget_statuses_as_of)."""
+    if as_of is not None:
+        return budget_statuses_as_of(as_of)
+    today = today or timezone.localdate()
     incidents = Incident.objects.filter(
         detected_at__date__gte=datetime.date(today.year - 1, 1, 1)
     ).select_related("caused_by")
-    if as_of is not None:
-        incidents = incidents.filter(created_at__lte=as_of)
-    # NOTE: the `products` argument is not used: every product is read here.
     prefetched = DataProduct.objects.prefetch_related(
         Prefetch("incidents", queryset=incidents),
         Prefetch("reliability_items", queryset=RoadmapItem.objects.order_by("rank", "id")),
@@ -198,6 +205,69 @@ def budget_statuses(
     return [
         budget_status(product, today=today, incidents=product.incidents.all())
         for product in prefetched
+    ]
+
+
+def _latest(history: Any, moment: datetime.datetime) -> list[Any]:
+    """The record current at `moment` of each object that existed then (of two records
+    with the same time, the later one)."""
+    latest: dict[int, Any] = {}
+    for record in history.filter(history_date__lte=moment).latest_of_each():
+        known = latest.get(record.id)
+        if known is None or record.history_id > known.history_id:
+            latest[record.id] = record
+    return [record for record in latest.values() if record.history_type != "-"]
+
+
+def _linked(through: str, history_ids: list[int], column: str) -> dict[int, list[int]]:
+    links: dict[int, list[int]] = defaultdict(list)
+    rows = apps.get_model("roadmap", through).objects.filter(history_id__in=history_ids)
+    for history_id, linked in rows.values_list("history_id", column):
+        links[history_id].append(linked)
+    return links
+
+
+def budget_statuses_as_of(moment: datetime.datetime) -> list[BudgetStatus]:
+    """Every product's status at `moment` (a review pack's), from the history: the
+    products and their objectives, their reliability items, and the incidents, each as
+    recorded by then. An edit made later changes none of it. Seven queries."""
+    today = timezone.localdate(moment)
+    products = sorted(_latest(DataProduct.history, moment), key=lambda p: (p.name, p.id))
+    incidents = [
+        record
+        for record in _latest(Incident.history, moment)
+        if timezone.localdate(record.detected_at) >= datetime.date(today.year - 1, 1, 1)
+    ]
+    restoring = _linked(
+        "HistoricalDataProduct_reliability_items",
+        [p.history_id for p in products],
+        "roadmapitem_id",
+    )
+    affected = _linked("HistoricalIncident_products", [i.history_id for i in incidents],
+                       "dataproduct_id")  # fmt: skip
+    wanted = {pk for ids in restoring.values() for pk in ids}
+    wanted |= {i.caused_by_id for i in incidents if i.caused_by_id}
+    items = {record.id: record.instance for record in _latest(
+        RoadmapItem.history.filter(id__in=wanted), moment)}  # fmt: skip
+    # An item linked then existed then; one recorded before its history began, as it is.
+    items.update(RoadmapItem.objects.in_bulk(wanted - set(items)))
+    by_product: dict[int, list[Incident]] = defaultdict(list)
+    for record in sorted(incidents, key=lambda i: (i.detected_at, i.id), reverse=True):
+        incident = record.instance
+        incident.caused_by = items.get(incident.caused_by_id) if incident.caused_by_id else None
+        for product_id in affected.get(record.history_id, ()):
+            by_product[product_id].append(incident)
+    return [
+        budget_status(
+            record.instance,
+            today=today,
+            incidents=by_product.get(record.id, ()),
+            items_restoring=sorted(
+                (items[pk] for pk in restoring.get(record.history_id, ()) if pk in items),
+                key=lambda item: (item.rank is None, item.rank or 0, item.pk),
+            ),
+        )
+        for record in products
     ]
 
 

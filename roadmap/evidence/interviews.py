@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max
 
-from core.models import Team
+from core.history import team_names_as_of
 from roadmap.evidence.tables import ChangedMeanwhile
 from roadmap.models import RoadmapItem, StakeholderInterview, pain_point_lines
 
@@ -82,7 +82,8 @@ def _words(interview: Any, team_names: dict[int, str]) -> InterviewWords:
 def interviews_as_of(
     *, item_ids: Iterable[int], as_of: datetime.datetime
 ) -> dict[int, list[InterviewWords]]:
-    """The interviews that named each item at `as_of`, as they read then, oldest first."""
+    """The interviews that named each item at `as_of`, as they read then (their teams as
+    named then), oldest first."""
     wanted = set(item_ids)
     records = list(
         StakeholderInterview.history.filter(history_date__lte=as_of)
@@ -97,9 +98,7 @@ def interviews_as_of(
     items_of: dict[int, list[int]] = defaultdict(list)
     for history_id, item_id in links.values_list("history_id", "roadmapitem_id"):
         items_of[history_id].append(item_id)
-    team_names = dict(
-        Team.objects.filter(pk__in={record.team_id for record in records}).values_list("pk", "name")
-    )
+    team_names = team_names_as_of((record.team_id for record in records), as_of)
     found: dict[int, list[InterviewWords]] = defaultdict(list)
     for record in sorted(records, key=lambda record: (record.date, record.id)):
         for item_id in sorted(items_of.get(record.history_id, ())):

@@ -64,6 +64,9 @@ class DataProduct(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
+    # A review pack shows each product's budget as it stood at the pack's moment.
+    history = HistoricalRecords(m2m_fields=[consumers, reliability_items])
+
     class Meta:
         ordering = ["name"]
         verbose_name = _("data product")

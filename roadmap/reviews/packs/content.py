@@ -2,12 +2,13 @@
 
 A pack is built from the session's snapshot and from everything else as it was at one
 recorded moment (`as_of`): comments and decisions from their history, cost from the
-billing month versions current then, each item's cited usage evidence and its stakeholder
-interviews from their history (team names as they are now). Rebuilt for the same moment it
-has the same content, and the same content hash (which leaves out only the generation
-time); error budgets count the incidents recorded by then, against the products as they
-are now. Each cost table names the cost-reports API query that gives its figures, and each
-item its id, so every number can be traced back.
+billing month versions current then, attributed to teams and items with the allocation
+rules as they stood then, each item's cited usage evidence and its stakeholder interviews,
+the error budgets (products, reliability items, incidents), all from their history, and
+every person and team by the name they had then. Rebuilt for the same moment it has the
+same content, and the same content hash (which leaves out only the generation time),
+whatever was edited since. Each cost table names the cost-reports API query that gives its
+figures, and each item its id, so every number can be traced back.
 """
 
 import datetime
@@ -18,9 +19,9 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 
+from core.history import names_as_of
 from core.money import Money
 from cost.billing.breakdowns import Query, Row, cost_breakdown
 from cost.billing.reports import (
@@ -180,6 +181,7 @@ class PackContent:
     threads: list[PackThread]
     budgets: list[BudgetStatus]  # every data product's error budget on the day of as_of
     fix_first: dict[int, list[DataProduct]]  # items that restore an exhausted budget, by id
+    names: dict[int, str]  # people (commitment and product owners) by user id, as named then
     charts: dict[str, str] = field(default_factory=dict)  # name -> SVG
     # Benefit evidence at the pack's moment, by item id: the usage figures the manager
     # cited, and the interviews that asked for the item.
@@ -239,12 +241,11 @@ def _threads(session: ReviewSession, as_of: datetime.datetime) -> list[PackThrea
         for comment in ReviewComment.history.as_of(as_of).filter(session_id=session.pk)
         if comment.deleted_at is None
     ]
-    users = get_user_model().objects.in_bulk({comment.author_id for comment in comments})
+    names = names_as_of((comment.author_id for comment in comments), as_of)
     titles = dict(session.items.values_list("pk", "title"))
 
     def name(user_id: int) -> str:
-        user = users.get(user_id)
-        return (user.get_full_name() or user.get_username()) if user else "?"
+        return names.get(user_id, "?")
 
     replies: dict[int, list[ReviewComment]] = defaultdict(list)
     for comment in comments:
@@ -327,7 +328,7 @@ def build_content(*, session: ReviewSession, as_of: datetime.datetime) -> PackCo
         .select_related("review_item")
     } if frozen else {}  # fmt: skip
     changed = {change.item_key for change in changes}
-    previous_commitments = (
+    previous_commitments = list(
         Commitment.objects.filter(decision__session=previous).select_related(
             "due_quarter", "owner", "decision__review_item"
         )
@@ -341,6 +342,8 @@ def build_content(*, session: ReviewSession, as_of: datetime.datetime) -> PackCo
     for commitment in every:
         commitment.due_quarter = quarters[commitment.due_quarter_id]
     budgets = budget_statuses(as_of=as_of)
+    owners = [c.owner_id for c in (*previous_commitments, *every)]
+    owners += [status.product.owner_id for status in budgets]
     item_ids = [record["id"] for record in records]
     return PackContent(
         session=session,
@@ -362,6 +365,7 @@ def build_content(*, session: ReviewSession, as_of: datetime.datetime) -> PackCo
         threads=threads,
         budgets=budgets,
         fix_first=dict(exhausted_items(budgets)),
+        names=names_as_of(owners, as_of),
         evidence=usage_evidence_as_of(item_ids=item_ids, as_of=as_of),
         interviews={
             item_id: ItemInterviews(tuple(words))

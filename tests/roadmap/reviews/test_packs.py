@@ -226,9 +226,10 @@ def recorded_incident(day: str, *products, title: str, recorded: str | None = No
                                        impact=impact, **fields)  # fmt: skip
     incident.products.set(products)
     when = timezone.make_aware(datetime.datetime.fromisoformat(recorded)) if recorded else None
-    Incident.objects.filter(pk=incident.pk).update(
-        created_at=when or detected + datetime.timedelta(hours=1)
-    )
+    # Recorded then: the incident and its history (what a pack of a moment reads).
+    recorded_at = when or detected + datetime.timedelta(hours=1)
+    Incident.objects.filter(pk=incident.pk).update(created_at=recorded_at)
+    Incident.history.filter(id=incident.pk).update(history_date=recorded_at)
     return incident
 
 
@@ -246,6 +247,8 @@ def budgets(world):
     sales.reliability_items.add(orders)
     DataProduct.objects.create(name="Revenue", slug="revenue", incidents_allowed=4,
                                budget_period="year")  # fmt: skip
+    # The products as recorded on 1 September (what a pack of a moment reads).
+    DataProduct.history.update(history_date=timezone.make_aware(datetime.datetime(2026, 9, 1)))
     recorded_incident("2026-09-30", kpis, title="Last quarter's outage")
     recorded_incident("2026-10-07", kpis, title="EMEA revenue showed zero")
     recorded_incident("2026-10-21", kpis, sales, title="Orders counted twice", caused_by=orders)
@@ -498,3 +501,81 @@ def test_a_pack_built_while_the_session_was_a_draft_stays_the_managers(world):
         frozen.version, working_copy.version,
     ]  # fmt: skip
     assert response.content.decode().count("draft, yours only") == 1
+
+
+def test_a_pack_rebuilt_after_every_input_was_edited_has_the_same_hash(world):
+    """Rules, teams, people, data products, incidents and interviews all change after
+    the pack's moment; the pack rebuilt for that moment reads as it did, byte for byte."""
+    from cost.billing.allocation import delete_rule, move_rule, save_rule
+    from roadmap.evidence.interviews import save_interview
+    from roadmap.models import DataProduct, RoadmapItem, StakeholderInterview
+    from roadmap.reviews.packs.render import render_html, render_markdown
+    from roadmap.reviews.rules import CommitmentInput
+
+    def read(content) -> str:
+        return render_markdown(content, generated_at=None) + render_html(content, generated_at=None)
+
+    manager, vp, session, first = world["manager"], world["vp"], world["session"], world["first"]
+    ae = first.team
+    finance = TeamFactory(name="Finance", slug="finance")
+    # A commitment and its owner (from the previous session, so it shows in section 5).
+    row = session.items.get(title="Orders table")
+    record_decision(review_item=row, outcome="approved", rationale="", by=manager,
+                    commitments=[CommitmentInput("Orders live", quarter("2026-Q4"),
+                                                 owner=vp)])  # fmt: skip
+    advanced(session, "closed", by=manager)
+    current = opened(ReviewSessionFactory(title="2027-Q1", quarter=quarter("2027-Q1"),
+                                          reviewers=[vp]), by=manager)  # fmt: skip
+    add_comment(session=current, author=vp, kind="question", body="Why now?",
+                review_item=current.items.get(item_key=first.pk))  # fmt: skip
+    product = DataProduct.objects.create(name="Executive KPIs", slug="kpis",
+                                         incidents_allowed=1, owner=manager)  # fmt: skip
+    product.reliability_items.add(first)
+    yesterday = timezone.localdate() - datetime.timedelta(days=1)
+    incident = recorded_incident(yesterday.isoformat(), product, title="KPI email stale")
+    interview = save_interview(
+        interview=StakeholderInterview(date=datetime.date(2026, 11, 2), team=ae,
+                                       people="Sales ops", pain_points="Slow"),
+        items=[first], by=manager,
+    )  # fmt: skip
+    moment = timezone.now()
+    before = build_content(session=current, as_of=moment)
+    text = read(before)
+    for shown in ("Analytics Engineering", "Vera Lind", "Mika Tanaka", "Executive KPIs",
+                  "KPI email stale", "Sales ops"):  # fmt: skip
+        assert shown in text, shown
+    (cost,) = [i for i in before.cost.items if i.item_key == first.pk]
+    assert cost.actual  # the dbt rule funds the first item
+
+    # Every input changes after the pack's moment.
+    rule = AllocationRule.objects.get()
+    rule.team, rule.roadmap_item, rule.match_project = finance, None, "acme-other"
+    save_rule(rule=rule)
+    save_rule(rule=AllocationRule(name="Everything", team=finance))
+    move_rule(rule_id=AllocationRule.objects.get(name="Everything").pk, direction="up")
+    delete_rule(rule=AllocationRule.objects.get(name="dbt"))
+    ae.name = "Analytics Engineering (renamed)"
+    ae.save()
+    vp.first_name, manager.last_name = "Veronica", "Sato"
+    vp.save()
+    manager.save()
+    product.name, product.incidents_allowed, product.owner = "KPIs v2", 5, vp
+    product.save()
+    product.reliability_items.set([])
+    incident.title = "Retitled"
+    incident.detected_at -= datetime.timedelta(days=400)
+    incident.save()
+    incident.products.set([])
+    interview.people, interview.team = "Someone else", finance
+    save_interview(interview=interview, items=[first], by=manager)
+    RoadmapItem.objects.filter(pk=first.pk).update(title="Renamed item")
+
+    again = build_content(session=current, as_of=moment)
+    assert read(again) == text
+    assert content_hash(again) == content_hash(before)
+    # A pack built now shows the edits (so each edit above did reach the pack's inputs).
+    now = read(build_content(session=current, as_of=timezone.now()))
+    for gone in ("Vera Lind", "Mika Tanaka", "Executive KPIs", "KPI email stale", "Sales ops"):
+        assert gone not in now, gone
+    for shown in ("Veronica Lind", "KPIs v2", "Someone else", "Finance"):
+        assert shown in now, shown
