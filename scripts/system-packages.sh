@@ -2,18 +2,27 @@
 # Debian packages the test suite needs: chromium (browser tests), fonts-noto-cjk (review
 # packs render Japanese and other CJK text in their PDF), poppler-utils (tests read the
 # PDF's text layer with pdftotext), and the libraries WeasyPrint draws PDFs with (Pango,
-# HarfBuzz's subsetter), and redis-server (the API-rate test starts one of its own).
+# HarfBuzz's subsetter), redis-server (the API-rate test starts one of its own), and
+# LibreOffice Impress without its GUI (the slides test converts the pack's .pptx to PDF
+# with `soffice --headless`; the desktop libreoffice-impress does as well where installed,
+# and the two conflict, so either one counts).
 # Installs what is missing when run as root (or with sudo); otherwise says what to install.
 set -euo pipefail
 
+# An entry "a|b" is met by either package; the first is the one installed.
 PACKAGES=(chromium fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0
-          libharfbuzz-subset0 redis-server)
+          libharfbuzz-subset0 redis-server "libreoffice-impress-nogui|libreoffice-impress")
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 missing=()
-for package in "${PACKAGES[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$package")
-  fi
+for entry in "${PACKAGES[@]}"; do
+  IFS='|' read -r -a choices <<<"$entry"
+  met=""
+  for package in "${choices[@]}"; do
+    if installed "$package"; then met=1; break; fi
+  done
+  [ -n "$met" ] || missing+=("${choices[0]}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
