@@ -64,17 +64,25 @@ def names_as_of(user_ids: Iterable[int | None], moment: datetime.datetime) -> di
     return {user.pk: user.name_then or display_name(user) for user in users}
 
 
+def records_as_of(history: Any, moment: datetime.datetime) -> list[Any]:
+    """Of a django-simple-history manager or queryset, the record current at `moment` of
+    each object that existed then (of two records with the same time, the later one).
+    One query."""
+    latest: dict[Any, Any] = {}
+    for record in history.filter(history_date__lte=moment).latest_of_each():
+        known = latest.get(record.id)
+        if known is None or record.history_id > known.history_id:
+            latest[record.id] = record
+    return [record for record in latest.values() if record.history_type != "-"]
+
+
 def teams_as_of(team_ids: Iterable[int | None], moment: datetime.datetime) -> dict[int, Team]:
     """Each team as it stood at `moment` (name, slug, rate), one query; a team with no
     record by then by what it is now."""
     wanted = {pk for pk in team_ids if pk is not None}
     if not wanted:
         return {}
-    records = (
-        Team.history.filter(id__in=wanted, history_date__lte=moment)
-        .latest_of_each()
-        .exclude(history_type="-")
-    )
+    records = records_as_of(Team.history.filter(id__in=wanted), moment)
     teams = {record.id: record.instance for record in records}
     missing = wanted - set(teams)
     if missing:

@@ -20,7 +20,7 @@ from django.db import models, transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from simple_history.utils import bulk_update_with_history
 
-from core.history import teams_as_of
+from core.history import records_as_of, teams_as_of
 from cost.models import AllocationRule, BillingMonth, CostFact, CostMonthRollup, Label
 
 
@@ -48,11 +48,7 @@ def rule_condition(rule: AllocationRule, prefix: str = "") -> Q:
 
 def rules_as_of(moment: datetime.datetime) -> list[AllocationRule]:
     """The rules as they stood at `moment`, in the order they were tried."""
-    records = (
-        AllocationRule.history.filter(history_date__lte=moment)
-        .latest_of_each()
-        .exclude(history_type="-")
-    )
+    records = records_as_of(AllocationRule.history, moment)
     return sorted((record.instance for record in records), key=lambda r: (r.position, r.pk))
 
 

@@ -19,7 +19,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from django.apps import apps
 from django.contrib.auth.models import User
@@ -28,6 +27,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.history import records_as_of
 from core.models import Team
 from roadmap.items.planning import OPEN_STATUSES
 from roadmap.models import DataProduct, Incident, Quarter, RoadmapItem
@@ -208,17 +208,6 @@ def budget_statuses(
     ]
 
 
-def _latest(history: Any, moment: datetime.datetime) -> list[Any]:
-    """The record current at `moment` of each object that existed then (of two records
-    with the same time, the later one)."""
-    latest: dict[int, Any] = {}
-    for record in history.filter(history_date__lte=moment).latest_of_each():
-        known = latest.get(record.id)
-        if known is None or record.history_id > known.history_id:
-            latest[record.id] = record
-    return [record for record in latest.values() if record.history_type != "-"]
-
-
 def _linked(through: str, history_ids: list[int], column: str) -> dict[int, list[int]]:
     links: dict[int, list[int]] = defaultdict(list)
     rows = apps.get_model("roadmap", through).objects.filter(history_id__in=history_ids)
@@ -232,10 +221,10 @@ def budget_statuses_as_of(moment: datetime.datetime) -> list[BudgetStatus]:
     products and their objectives, their reliability items, and the incidents, each as
     recorded by then. An edit made later changes none of it. Seven queries."""
     today = timezone.localdate(moment)
-    products = sorted(_latest(DataProduct.history, moment), key=lambda p: (p.name, p.id))
+    products = sorted(records_as_of(DataProduct.history, moment), key=lambda p: (p.name, p.id))
     incidents = [
         record
-        for record in _latest(Incident.history, moment)
+        for record in records_as_of(Incident.history, moment)
         if timezone.localdate(record.detected_at) >= datetime.date(today.year - 1, 1, 1)
     ]
     restoring = _linked(
@@ -247,7 +236,7 @@ def budget_statuses_as_of(moment: datetime.datetime) -> list[BudgetStatus]:
                        "dataproduct_id")  # fmt: skip
     wanted = {pk for ids in restoring.values() for pk in ids}
     wanted |= {i.caused_by_id for i in incidents if i.caused_by_id}
-    items = {record.id: record.instance for record in _latest(
+    items = {record.id: record.instance for record in records_as_of(
         RoadmapItem.history.filter(id__in=wanted), moment)}  # fmt: skip
     # An item linked then existed then; one recorded before its history began, as it is.
     items.update(RoadmapItem.objects.in_bulk(wanted - set(items)))
