@@ -1,13 +1,17 @@
 """Pages of the roadmap. Who may use each is stated by `allowed_roles` on the view."""
 
+import hashlib
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -74,12 +78,18 @@ class BoardView(RoleRequiredMixin, TemplateView):
             detail_url.format(pk): [product.name for product in products]
             for pk, products in exhausted_items(statuses).items()
         }
+        # Open cards can be dragged within their cell: each gets its item's move address.
+        ranks = _open_ranks()
+        move_url = reverse("roadmap:item-move", args=[0]).replace("/0/", "/{}/")
+        movable = {detail_url.format(pk): move_url.format(pk) for pk, _rank in ranks}
         return {
             **super().get_context_data(**kwargs),
             "board": board,
             "current_code": Quarter.current_code(),
             "budget_lane": budget_rows(statuses, today=today),
             "flagged_cards": flagged,
+            "move_urls": movable,
+            "ranking_version": ranking_version(ranks),
         }
 
 
@@ -195,6 +205,9 @@ class ItemListView(RoleRequiredMixin, TemplateView):
             "open_count": len(open_items),
             "descending_by_default": DESCENDING_BY_DEFAULT,
             "can_reorder": sort == "rank",
+            "ranking_version": ranking_version(
+                (item.pk, item.rank) for item in sorted(open_items, key=lambda i: (i.rank, i.pk))
+            ),
         }
 
 
@@ -291,7 +304,14 @@ class ItemUpdateView(ItemFormMixin, View):
 
 
 class ItemMoveView(RoleRequiredMixin, View):
-    """Managers: move an open item up, down, or to a given priority rank (POST only)."""
+    """Managers: move an open item up, down, or to a given priority rank (POST only).
+
+    The page sends the ranking version it showed; a move chosen on a list that changed
+    since (someone else moved, added or closed an item) is refused and nothing moves.
+    A form post is redirected back with a message; a request that prefers JSON (the
+    drag and drop of static/js/ranking.js) gets the outcome as JSON: 200 with the new
+    rank and version, 409 when the list was out of date, 400 for a move that cannot be.
+    """
 
     allowed_roles = MANAGERS
     http_method_names = ["post"]
@@ -299,24 +319,88 @@ class ItemMoveView(RoleRequiredMixin, View):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         item = get_object_or_404(RoadmapItem, pk=pk)
         form = MoveItemForm(request.POST)
-        back = _safe_next(request, reverse("roadmap:item-list"))
         if item.status not in OPEN_STATUSES:
-            messages.error(request, _("Only proposed, planned or in-progress items have a rank."))
-            return HttpResponseRedirect(back)
-        if not form.is_valid():
-            messages.error(
-                # An ErrorList yields its messages (str), whatever its stubs say.
-                request,
-                " ".join(form.errors.get("__all__", [])) or _("Give a rank of 1 or more."),  # type: ignore[arg-type]
+            return self.refuse(
+                _("Only proposed, planned or in-progress items have a rank."), status=400
             )
-            return HttpResponseRedirect(back)
-        moved = move_item(
-            item=item, to_rank=form.target_rank(item.rank), by=signed_in_user(request)
-        )
-        messages.success(
-            request, _("“%(title)s” is now #%(rank)s.") % {"title": moved.title, "rank": moved.rank}
-        )
-        return HttpResponseRedirect(back)
+        if not form.is_valid():
+            # An ErrorList yields its messages (str), whatever its stubs say.
+            text = " ".join(form.errors.get("__all__", [])) or _("Give a rank of 1 or more.")  # type: ignore[arg-type]
+            return self.refuse(text, status=400)
+        try:
+            moved = _move_on_current_list(
+                item=item,
+                to_rank=form.target_rank(item.rank),
+                seen_version=form.cleaned_data.get("version") or None,
+                by=signed_in_user(request),
+            )
+        except StaleRanking:
+            return self.refuse(
+                _(
+                    "The list changed since this page showed it (someone moved, added or "
+                    "closed an item), so nothing was moved. This is the list as it is now; "
+                    "move the item again."
+                ),
+                status=409,
+            )
+        text = _("“%(title)s” is now #%(rank)s.") % {"title": moved.title, "rank": moved.rank}
+        if self.wants_json():
+            return JsonResponse(
+                {
+                    "id": moved.pk,
+                    "rank": moved.rank,
+                    "version": ranking_version(_open_ranks()),
+                    "message": text,
+                }
+            )
+        messages.success(request, text)
+        return HttpResponseRedirect(_safe_next(request, reverse("roadmap:item-list")))
+
+    def wants_json(self) -> bool:
+        preferred = self.request.get_preferred_type(["text/html", "application/json"])
+        return preferred == "application/json"
+
+    def refuse(self, text: str, *, status: int) -> HttpResponse:
+        if self.wants_json():
+            return JsonResponse(
+                {"message": text, "version": ranking_version(_open_ranks())}, status=status
+            )
+        messages.error(self.request, text)
+        return HttpResponseRedirect(_safe_next(self.request, reverse("roadmap:item-list")))
+
+
+class StaleRanking(Exception):
+    """The priority order changed after the page that asked for a move was shown."""
+
+
+def ranking_version(ranks: Iterable[tuple[int, int]]) -> str:
+    """A short fingerprint of the priority order, from the (item id, rank) pairs of the
+    open items in rank order: any move, new open item or closed item changes it. (An
+    item's own `version` does not move when reordering renumbers it.)"""
+    text = ";".join(f"{pk}:{rank}" for pk, rank in ranks)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _open_ranks(*, lock: bool = False) -> list[tuple[int, int]]:
+    items = RoadmapItem.objects.filter(status__in=OPEN_STATUSES).order_by("rank", "id")
+    if lock:
+        items = items.select_for_update()
+    return list(items.values_list("pk", "rank"))
+
+
+@transaction.atomic
+def _move_on_current_list(
+    *, item: RoadmapItem, to_rank: int, seen_version: str | None, by: User
+) -> RoadmapItem:
+    """move_item, refused (StaleRanking) if the order is no longer the one the page showed.
+    The open items stay locked from the comparison to the move, so no other move slips in
+    between. (`seen_version` None: a caller that sent none, as before versions existed.)
+
+    This belongs next to move_item in planning.py; it sits here until that module's
+    owner takes it."""
+    if seen_version is not None and seen_version != ranking_version(_open_ranks(lock=True)):
+        raise StaleRanking
+    return move_item(item=item, to_rank=to_rank, by=by)
 
 
 def _safe_next(request: HttpRequest, default: str) -> str:
