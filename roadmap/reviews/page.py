@@ -1,10 +1,26 @@
 """Everything a review session page shows, read in a fixed number of queries whatever the
-number of items and comments. Review packs read the same structure."""
+number of items and comments. Review packs read the same structure.
+
+The page is read an hour before the meeting, so it also says where to look: counts for
+its table of contents, the items grouped by theme, and three filters (`?show=`):
+
+- `open`: items with at least one unresolved thread;
+- `disagree` (managers only, as every summary of other people's scores is): items that
+  two or more reviewers scored and whose totals (value + urgency, 2 to 10) differ by at
+  least DISAGREEMENT_SPREAD points. One notch on each of value and urgency is how far
+  two readers of the same item drift anyway; three points apart, they would rank it
+  differently;
+- `unscored` (reviewers only, managers do not score): items the reader has not scored.
+
+Any other value shows every item and is reported back as `unknown_filter`.
+"""
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import User
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from roadmap.models import (
     ChangeReason,
@@ -45,6 +61,15 @@ class Thread:
         return self.comment.resolved_at is not None
 
 
+DISAGREEMENT_SPREAD = 3
+OPEN, DISAGREE, UNSCORED = "open", "disagree", "unscored"
+FILTER_LABELS = {
+    OPEN: _("Open threads"),
+    DISAGREE: _("Where reviewers disagree"),
+    UNSCORED: _("Not yet scored by me"),
+}
+
+
 @dataclass
 class ItemView:
     review_item: ReviewItem
@@ -56,6 +81,56 @@ class ItemView:
     @property
     def data(self) -> dict:
         return self.review_item.data
+
+    @property
+    def open_thread_count(self) -> int:
+        return sum(1 for thread in self.threads if not thread.resolved)
+
+    @property
+    def comment_count(self) -> int:
+        """Comments and replies on the item, as the page shows them (not the deleted)."""
+        return sum(
+            1
+            for thread in self.threads
+            for comment in (thread.comment, *thread.replies)
+            if not comment.is_deleted
+        )
+
+    @property
+    def reviewers_disagree(self) -> bool:
+        """Always False for a reviewer, who is given no summary of other scores."""
+        return (
+            self.votes is not None
+            and self.votes.votes >= 2
+            and self.votes.spread >= DISAGREEMENT_SPREAD
+        )
+
+    def matches(self, show: str) -> bool:
+        if show == OPEN:
+            return self.open_thread_count > 0
+        if show == DISAGREE:
+            return self.reviewers_disagree
+        if show == UNSCORED:
+            return self.my_vote is None
+        return True
+
+
+@dataclass
+class ThemeGroup:
+    anchor: str
+    name: str
+    colour: str
+    items: list[ItemView]
+
+
+@dataclass
+class ItemFilter:
+    value: str  # the `show` parameter
+    count: int  # items it shows, whatever the filter in use
+
+    @property
+    def label(self) -> Promise:
+        return FILTER_LABELS[self.value]
 
 
 @dataclass
@@ -79,6 +154,22 @@ class SessionPage:
     open_threads: int
     comment_count: int
     packs: list
+    filters: list[ItemFilter]  # the filters this reader is offered
+    show: str  # the filter in use, "" for every item
+    unknown_filter: str  # a `show` value refused (not offered to this reader), else ""
+    groups: list[ThemeGroup]  # the items shown, by theme
+
+    @property
+    def shown_count(self) -> int:
+        return sum(len(group.items) for group in self.groups)
+
+    @property
+    def disagreement_count(self) -> int:
+        return sum(1 for view in self.items if view.reviewers_disagree)
+
+    @property
+    def disagreement_spread(self) -> int:
+        return DISAGREEMENT_SPREAD
 
     @property
     def can_comment(self) -> bool:
@@ -125,7 +216,29 @@ def _earlier_texts(session: ReviewSession) -> dict[int, list[str]]:
     return {key: bodies[:-1] for key, bodies in texts.items() if len(bodies) > 1}
 
 
-def build_session_page(*, session: ReviewSession, user: User) -> SessionPage:
+def _groups(items: list[ItemView]) -> list[ThemeGroup]:
+    """By theme, themes in the order of their first item (so by priority), items in
+    document order within. Anchors are numbered: a theme's name may hold no ASCII."""
+    by_theme: dict[str, list[ItemView]] = {}
+    for view in items:
+        by_theme.setdefault(view.data.get("theme") or "", []).append(view)
+    return [
+        ThemeGroup(
+            anchor=f"theme-{index}",
+            name=name,
+            colour=views[0].data.get("theme_colour") or "",
+            items=views,
+        )
+        for index, (name, views) in enumerate(by_theme.items(), start=1)
+    ]
+
+
+def offered_filters(*, manager: bool) -> tuple[str, ...]:
+    return (OPEN, DISAGREE) if manager else (OPEN, UNSCORED)
+
+
+def build_session_page(*, session: ReviewSession, user: User, show: str = "") -> SessionPage:
+    """`show` is one of the filters in the module's docstring; "" shows every item."""
     manager = is_manager(user)
     items = list(session.items.select_related("item").order_by("position"))
     comments = list(
@@ -157,6 +270,16 @@ def build_session_page(*, session: ReviewSession, user: User) -> SessionPage:
         )
         for item in items
     ]
+
+    offered = offered_filters(manager=manager)
+    unknown_filter = show if show and show not in offered else ""
+    show = "" if unknown_filter else show
+    # Grouped over every item first, so that a theme keeps its anchor under any filter.
+    groups = [
+        ThemeGroup(group.anchor, group.name, group.colour,
+                   [view for view in group.items if view.matches(show)])
+        for group in _groups(item_views)
+    ]  # fmt: skip
 
     previous = previous_session(session)
     changes: list[ChangeView] = []
@@ -208,4 +331,11 @@ def build_session_page(*, session: ReviewSession, user: User) -> SessionPage:
                 "session_id",
             )
         ),
+        filters=[
+            ItemFilter(value, sum(1 for view in item_views if view.matches(value)))
+            for value in offered
+        ],
+        show=show,
+        unknown_filter=unknown_filter,
+        groups=[group for group in groups if group.items],
     )

@@ -137,13 +137,16 @@ class ReviewFormView(RoleRequiredMixin, View):
 
 class ReviewDetailView(RoleRequiredMixin, View):
     """Managers, and the invited reviewers once the session is open: the frozen roadmap,
-    changes since the previous review, comments, votes and decisions."""
+    changes since the previous review, comments, votes and decisions. `?show=` filters
+    the items (see roadmap.reviews.page); a filter not offered to this reader is a 400
+    that still shows every item, so a mistyped link reads as such, not as "no items"."""
 
     allowed_roles = PARTICIPANTS
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         session = _session(request, pk)
-        page = build_session_page(session=session, user=signed_in_user(request))
+        page = build_session_page(session=session, user=signed_in_user(request),
+                                  show=request.GET.get("show", "").strip())  # fmt: skip
         return render(
             request,
             "roadmap/reviews/detail.html",
@@ -154,6 +157,7 @@ class ReviewDetailView(RoleRequiredMixin, View):
                 "vote_form": VoteForm(),
                 "reason_form": ChangeReasonForm(),
             },
+            status=400 if page.unknown_filter else 200,
         )
 
 

@@ -52,6 +52,7 @@ def test_reviewer_comments_and_scores_manager_resolves_and_decides(
     expect(vp_page.get_by_role("button", name="Mark as held")).to_have_count(0)
     item = vp_page.locator(f"article#item-{review_item.pk}")
     expect(item.get_by_role("heading", name="int_sessions: one row per session")).to_be_visible()
+    item.locator("summary.item-line").click()  # an item is one line until opened
     item.get_by_text("Comment on this item").click()
     item.get_by_label("Kind").select_option(label="Question")
     item.get_by_label("Comment", exact=True).fill("Does this cover app sessions too?")
@@ -71,6 +72,7 @@ def test_reviewer_comments_and_scores_manager_resolves_and_decides(
     # The manager answers and resolves the thread, then records a decision on the item.
     page.goto(session_url)
     item = page.locator(f"article#item-{review_item.pk}")
+    item.locator("summary.item-line").click()
     thread = item.locator(".thread")
     expect(thread).to_contain_text("Does this cover app sessions too?")
     thread.get_by_text("Resolve", exact=True).click()
