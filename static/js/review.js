@@ -114,7 +114,11 @@
     const index = visible.indexOf(current);
     let next;
     if (index === -1) {
-      next = step > 0 ? 0 : visible.length - 1;
+      // Start where the reader is looking (after a contents link, say), not at the top.
+      next = visible.findIndex((item) => item.getBoundingClientRect().bottom > 0);
+      if (next === -1) {
+        next = visible.length - 1;
+      }
     } else {
       next = Math.min(Math.max(index + step, 0), visible.length - 1);
     }
