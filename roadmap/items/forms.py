@@ -229,7 +229,7 @@ def _dependency_loop(item: RoadmapItem, chosen) -> list[str] | None:
 
 class MoveItemForm(forms.Form):
     """Where to move an item, and the ranking version of the list the move was chosen on
-    (views.ranking_version) so that a move based on an out-of-date list is refused."""
+    (planning.ranking_version) so that a move based on an out-of-date list is refused."""
 
     to_rank = forms.IntegerField(min_value=1, required=False)
     direction = forms.ChoiceField(choices=[("up", "up"), ("down", "down")], required=False)

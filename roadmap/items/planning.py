@@ -1,6 +1,7 @@
 """Drafting the roadmap: saving items without lost updates, reordering priority, and the
 four-quarter board with planned effort against capacity."""
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -273,14 +274,41 @@ def _set_many_to_many(changes: Sequence[ItemChange], *, existing: list[int]) -> 
         )
 
 
+class StaleRanking(Exception):
+    """The priority order changed after the page that asked for a move was shown."""
+
+
+def ranking_version(ranks: Iterable[tuple[int, int | None]]) -> str:
+    """A short fingerprint of the priority order, from the (item id, rank) pairs of the
+    open items in rank order: any move, new open item or closed item changes it. (An
+    item's own `version` does not move when reordering renumbers it.)"""
+    text = ";".join(f"{pk}:{rank}" for pk, rank in ranks)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def open_ranks() -> list[tuple[int, int | None]]:
+    """(id, rank) of the open items in priority order: what ranking_version fingerprints."""
+    items = RoadmapItem.objects.filter(status__in=OPEN_STATUSES).order_by("rank", "id")
+    return list(items.values_list("pk", "rank"))
+
+
 @transaction.atomic
-def move_item(*, item: RoadmapItem, to_rank: int, by: User) -> RoadmapItem:
-    """Put an open item at priority `to_rank` (1 = top) and renumber the open items 1..n."""
+def move_item(
+    *, item: RoadmapItem, to_rank: int, by: User, seen_version: str | None = None
+) -> RoadmapItem:
+    """Put an open item at priority `to_rank` (1 = top) and renumber the open items 1..n.
+    With `seen_version` (the ranking_version of the list the move was made on): refused
+    with StaleRanking, nothing moved, if the order changed since. The open items stay
+    locked from that check to the move, so no other move slips in between."""
     ordered = list(
         RoadmapItem.objects.select_for_update()
         .filter(status__in=OPEN_STATUSES)
         .order_by("rank", "id")
     )
+    if seen_version is not None and seen_version != ranking_version(
+        (candidate.pk, candidate.rank) for candidate in ordered
+    ):
+        raise StaleRanking
     moving = next((candidate for candidate in ordered if candidate.pk == item.pk), None)
     if moving is None:
         raise ValueError("Only proposed, planned or in-progress items have a priority rank.")

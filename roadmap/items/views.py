@@ -1,16 +1,12 @@
 """Pages of the roadmap. Who may use each is stated by `allowed_roles` on the view."""
 
-import hashlib
 import io
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -39,9 +35,12 @@ from roadmap.items.planning import (
     OPEN_STATUSES,
     CapacityConflict,
     EditConflict,
+    StaleRanking,
     build_board,
     capacity_grid,
     move_item,
+    open_ranks,
+    ranking_version,
     save_item,
     set_capacity,
 )
@@ -79,7 +78,7 @@ class BoardView(RoleRequiredMixin, TemplateView):
             for pk, products in exhausted_items(statuses).items()
         }
         # Open cards can be dragged within their cell: each gets its item's move address.
-        ranks = _open_ranks()
+        ranks = open_ranks()
         move_url = reverse("roadmap:item-move", args=[0]).replace("/0/", "/{}/")
         movable = {detail_url.format(pk): move_url.format(pk) for pk, _rank in ranks}
         return {
@@ -328,7 +327,7 @@ class ItemMoveView(RoleRequiredMixin, View):
             text = " ".join(form.errors.get("__all__", [])) or _("Give a rank of 1 or more.")  # type: ignore[arg-type]
             return self.refuse(text, status=400)
         try:
-            moved = _move_on_current_list(
+            moved = move_item(
                 item=item,
                 to_rank=form.target_rank(item.rank),
                 seen_version=form.cleaned_data.get("version") or None,
@@ -349,7 +348,7 @@ class ItemMoveView(RoleRequiredMixin, View):
                 {
                     "id": moved.pk,
                     "rank": moved.rank,
-                    "version": ranking_version(_open_ranks()),
+                    "version": ranking_version(open_ranks()),
                     "message": text,
                 }
             )
@@ -363,44 +362,10 @@ class ItemMoveView(RoleRequiredMixin, View):
     def refuse(self, text: str, *, status: int) -> HttpResponse:
         if self.wants_json():
             return JsonResponse(
-                {"message": text, "version": ranking_version(_open_ranks())}, status=status
+                {"message": text, "version": ranking_version(open_ranks())}, status=status
             )
         messages.error(self.request, text)
         return HttpResponseRedirect(_safe_next(self.request, reverse("roadmap:item-list")))
-
-
-class StaleRanking(Exception):
-    """The priority order changed after the page that asked for a move was shown."""
-
-
-def ranking_version(ranks: Iterable[tuple[int, int]]) -> str:
-    """A short fingerprint of the priority order, from the (item id, rank) pairs of the
-    open items in rank order: any move, new open item or closed item changes it. (An
-    item's own `version` does not move when reordering renumbers it.)"""
-    text = ";".join(f"{pk}:{rank}" for pk, rank in ranks)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _open_ranks(*, lock: bool = False) -> list[tuple[int, int]]:
-    items = RoadmapItem.objects.filter(status__in=OPEN_STATUSES).order_by("rank", "id")
-    if lock:
-        items = items.select_for_update()
-    return list(items.values_list("pk", "rank"))
-
-
-@transaction.atomic
-def _move_on_current_list(
-    *, item: RoadmapItem, to_rank: int, seen_version: str | None, by: User
-) -> RoadmapItem:
-    """move_item, refused (StaleRanking) if the order is no longer the one the page showed.
-    The open items stay locked from the comparison to the move, so no other move slips in
-    between. (`seen_version` None: a caller that sent none, as before versions existed.)
-
-    This belongs next to move_item in planning.py; it sits here until that module's
-    owner takes it."""
-    if seen_version is not None and seen_version != ranking_version(_open_ranks(lock=True)):
-        raise StaleRanking
-    return move_item(item=item, to_rank=to_rank, by=by)
 
 
 def _safe_next(request: HttpRequest, default: str) -> str:
