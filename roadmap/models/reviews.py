@@ -337,13 +337,14 @@ class ReviewPackQuerySet(models.QuerySet["ReviewPack"]):
 
 
 class ReviewPack(models.Model):
-    """One generated version of a session's review pack, in its three formats. Never
+    """One generated version of a session's review pack, in its four formats. Never
     changed: generating again makes a new version."""
 
     class Format(models.TextChoices):
         HTML = "html", "HTML"
         PDF = "pdf", "PDF"
         MARKDOWN = "md", "Markdown"
+        PPTX = "pptx", "PowerPoint"
 
     session = models.ForeignKey(ReviewSession, on_delete=models.CASCADE, related_name="packs")
     version = models.PositiveIntegerField(_("version"))
@@ -360,6 +361,9 @@ class ReviewPack(models.Model):
     html = models.TextField(editable=False)
     markdown = models.TextField(editable=False)
     pdf = models.BinaryField(editable=False)
+    # Slides from the same content as the HTML and Markdown (so the content hash covers
+    # them too). Empty for a version built before packs had slides.
+    pptx = models.BinaryField(editable=False, default=b"")
 
     objects = ReviewPackQuerySet.as_manager()
 

@@ -375,11 +375,13 @@ class PackBuildView(ReviewActionMixin, View):
 
 class PackView(RoleRequiredMixin, View):
     """Managers, and the reviewers invited to the session once it is open: one kept
-    version of its pack, as HTML (in the browser), PDF or Markdown (downloads)."""
+    version of its pack, as HTML (in the browser), PDF, Markdown or slides (downloads)."""
 
     allowed_roles = PARTICIPANTS
     TYPES = {"html": "text/html; charset=utf-8", "pdf": "application/pdf",
-             "md": "text/markdown; charset=utf-8"}  # fmt: skip
+             "md": "text/markdown; charset=utf-8",
+             "pptx": "application/vnd.openxmlformats-officedocument.presentationml"
+                     ".presentation"}  # fmt: skip
 
     def get(self, request: HttpRequest, pk: int, version: int, fmt: str) -> HttpResponse:
         session = _session(request, pk)
@@ -389,7 +391,10 @@ class PackView(RoleRequiredMixin, View):
         if not is_manager(signed_in_user(request)):
             packs = packs.from_snapshot()  # a draft's pack is the manager's working copy
         pack = get_object_or_404(packs, session=session, version=version)
-        body = {"html": pack.html, "pdf": bytes(pack.pdf), "md": pack.markdown}[fmt]
+        body = {"html": pack.html, "pdf": bytes(pack.pdf), "md": pack.markdown,
+                "pptx": bytes(pack.pptx)}[fmt]  # fmt: skip
+        if not body:
+            raise Http404  # slides of a version built before packs had them
         response = HttpResponse(body, content_type=self.TYPES[fmt])
         disposition = "inline" if fmt == "html" else "attachment"
         response["Content-Disposition"] = f'{disposition}; filename="{pack.file_name(fmt)}"'

@@ -14,7 +14,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("session_id", type=int)
-        parser.add_argument("--format", choices=["pdf", "html", "md"], default="pdf")
+        parser.add_argument("--format", choices=["pdf", "html", "md", "pptx"], default="pdf")
         parser.add_argument("--out", required=True, help="the file to write")
 
     def handle(self, *args, session_id: int, format: str, out: str, **options) -> None:
@@ -25,7 +25,8 @@ class Command(BaseCommand):
         if not target.parent.is_dir():
             raise CommandError(f"{target.parent} is not a folder")
         pack = build_review_pack(session=session, by=None)
-        body = {"pdf": bytes(pack.pdf), "html": pack.html.encode(), "md": pack.markdown.encode()}
+        body = {"pdf": bytes(pack.pdf), "html": pack.html.encode(), "md": pack.markdown.encode(),
+                "pptx": bytes(pack.pptx)}  # fmt: skip
         target.write_bytes(body[format])
         self.stdout.write(
             f"{session.title}: pack v{pack.version} ({format}, {len(body[format]):,} bytes) "

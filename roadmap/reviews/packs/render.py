@@ -1,5 +1,5 @@
-"""A review pack's content rendered as HTML, Markdown and PDF, hashed, and stored as a new
-version of the session's pack."""
+"""A review pack's content rendered as HTML, Markdown, PDF and slides, hashed, and stored as
+a new version of the session's pack."""
 
 import datetime
 import hashlib
@@ -17,14 +17,21 @@ from roadmap.models import (
 )
 from roadmap.reviews.packs.charts import pack_charts
 from roadmap.reviews.packs.content import PackContent, build_content
+from roadmap.reviews.packs.slides import render_pptx
 
 
-def render_html(content: PackContent, *, generated_at: datetime.datetime | None) -> str:
+def render_html(
+    content: PackContent,
+    *,
+    generated_at: datetime.datetime | None,
+    charts: dict[str, str] | None = None,
+) -> str:
     """The pack as one self-contained HTML page (styles and SVG charts inline), made for
-    the screen and for A4 landscape print."""
+    the screen and for A4 landscape print. `charts`: `pack_charts(content)`, if drawn."""
+    charts = pack_charts(content) if charts is None else charts
     return render_to_string(
         "roadmap/reviews/packs/pack.html",
-        {"pack": content, "charts": pack_charts(content), "generated_at": generated_at},
+        {"pack": content, "charts": charts, "generated_at": generated_at},
     )
 
 
@@ -47,10 +54,12 @@ def render_pdf(html: str) -> bytes:
     return weasyprint.HTML(string=html, base_url=None, url_fetcher=no_fetching).write_pdf()
 
 
-def content_hash(content: PackContent) -> str:
+def content_hash(content: PackContent, *, charts: dict[str, str] | None = None) -> str:
     """SHA-256 of the pack without its generation time: the HTML (every figure, text and
-    chart) and the Markdown."""
-    body = render_html(content, generated_at=None) + render_markdown(content, generated_at=None)
+    chart) and the Markdown. The PDF and the slides are drawn from the same content (the
+    PDF from that HTML, the slides from the same PackContent), so the hash covers them."""
+    html = render_html(content, generated_at=None, charts=charts)
+    body = html + render_markdown(content, generated_at=None)
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -59,23 +68,26 @@ class BuiltPack:
     html: str
     markdown: str
     pdf: bytes
+    pptx: bytes
     content_hash: str
 
 
 def render_pack(content: PackContent, *, generated_at: datetime.datetime) -> BuiltPack:
-    html = render_html(content, generated_at=generated_at)
+    charts = pack_charts(content)  # drawn once for the page, the hash and the slides
+    html = render_html(content, generated_at=generated_at, charts=charts)
     return BuiltPack(
         html=html,
         markdown=render_markdown(content, generated_at=generated_at),
         pdf=render_pdf(html),
-        content_hash=content_hash(content),
+        pptx=render_pptx(content, charts=charts),
+        content_hash=content_hash(content, charts=charts),
     )
 
 
 def build_review_pack(
     *, session: ReviewSession, by: User | None, as_of: datetime.datetime | None = None
 ) -> ReviewPack:
-    """Build the pack (all three formats) and keep it as the session's next version."""
+    """Build the pack (all four formats) and keep it as the session's next version."""
     as_of = as_of or timezone.now()
     content = build_content(session=session, as_of=as_of)
     built = render_pack(content, generated_at=timezone.now())
@@ -91,4 +103,5 @@ def build_review_pack(
             html=built.html,
             markdown=built.markdown,
             pdf=built.pdf,
+            pptx=built.pptx,
         )
