@@ -294,10 +294,10 @@ def _budget_slides(deck: Deck, content: PackContent) -> None:
     columns = [
         Column(_("Data product"), 3.0),
         Column(_("Period"), 1.6),
-        Column(_("Used / allowed"), 1.5, numeric=True),
+        Column(_("Used / allowed"), 1.9, numeric=True),
         Column(_("Burn rate"), 1.1, numeric=True),
         Column(_("State"), 1.7),
-        Column(_("Policy"), 3.5),
+        Column(_("Policy"), 3.1),
     ]
     rows: list[list[Cell]] = []
     for status in content.budgets:
@@ -305,7 +305,7 @@ def _budget_slides(deck: Deck, content: PackContent) -> None:
         owner = content.names.get(product.owner_id) if product.owner_id else None
         used = f"{status.used} / {status.allowed}"
         if status.late_days_used is not None:
-            used += f"\n{_('late days')} {status.late_days_used} / {product.late_days_allowed}"
+            used += f" · {_('late days')} {status.late_days_used} / {product.late_days_allowed}"
         colour = WARN if status.state == "exhausted" else INK
         state = [Span(status.state_label, TABLE_SIZE, status.state != "healthy", colour)]
         if status.move_faster:
