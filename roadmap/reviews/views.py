@@ -367,7 +367,7 @@ class PackBuildView(ReviewActionMixin, View):
         pack = build_review_pack(session=session, by=signed_in_user(request))
         messages.success(
             request,
-            _("Review pack version %(version)s is ready: HTML, PDF and Markdown.")
+            _("Review pack version %(version)s is ready: web page, PDF, Markdown and slides.")
             % {"version": pack.version},
         )
         return _back(session, "#packs")

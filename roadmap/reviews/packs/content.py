@@ -1,4 +1,4 @@
-"""Review packs: the document a VP reads before the meeting, as HTML, PDF and Markdown.
+"""Review packs: the document a VP reads before the meeting, as HTML, PDF, Markdown and slides.
 
 A pack is built from the session's snapshot and from everything else as it was at one
 recorded moment (`as_of`): comments and decisions from their history, cost from the
