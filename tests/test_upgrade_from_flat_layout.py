@@ -319,8 +319,8 @@ def test_the_upgrade_records_the_history_that_starts_with_it(upgrade: Upgrade) -
     database = upgrade.database
     assert database.rows("SELECT COUNT(*) FROM roadmap_team")[0][0] > 0
     for history, table in HISTORY_BACKFILLS.items():
-        kept = database.rows(f"SELECT COUNT(*) FROM {history}")  # noqa: S608 - fixed names
-        rows = database.rows(f"SELECT COUNT(*) FROM {table}")  # noqa: S608
+        kept = database.rows(f"SELECT COUNT(*) FROM {history}")
+        rows = database.rows(f"SELECT COUNT(*) FROM {table}")
         assert kept == rows, f"{history} holds {kept[0][0]} records of {rows[0][0]} {table} rows"
     names = dict(database.rows("SELECT user_id, name FROM core_displayname"))
     users = database.rows("SELECT id, first_name, last_name, username FROM auth_user")
