@@ -8,6 +8,7 @@ writes bench/results/latest.json.
     make bench                                  # every scenario, both databases
     python -m bench --only postgres --scenario billing
     python -m bench --scenario item_import       # the CSV import of 5,000 roadmap items
+    python -m bench --scenario mixed             # API and item forms at once, on gunicorn
 """
 
 import argparse
@@ -19,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-SCENARIOS = ["roadmap", "review", "pack", "billing", "api", "jobs", "item_import"]
+SCENARIOS = ["roadmap", "review", "pack", "billing", "api", "jobs", "item_import", "mixed"]
 
 
 def _run_one(database_url: str, label: str, scenario: str) -> list[dict]:

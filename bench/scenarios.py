@@ -636,6 +636,7 @@ def item_import(database: str, *, new: int = 4000, edits: int = 1000, runs: int 
 
 
 from bench.jobs import job_history
+from bench.mixed import mixed_load
 
 SCENARIOS: dict[str, Callable[[str], list[dict]]] = {
     "item_import": item_import,
@@ -645,6 +646,7 @@ SCENARIOS: dict[str, Callable[[str], list[dict]]] = {
     "review": review_page,
     "pack": review_pack,
     "jobs": job_history,
+    "mixed": mixed_load,
 }
 
 
