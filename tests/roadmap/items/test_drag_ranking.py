@@ -10,18 +10,11 @@ from django.urls import reverse
 from core.roles import Role
 from roadmap.models import RoadmapItem
 from tests.roadmap.factories import RoadmapItemFactory, UserFactory
+from tests.roadmap.items.test_reorder import ranks
 
 pytestmark = pytest.mark.django_db
 
 JSON = {"HTTP_ACCEPT": "application/json"}
-
-
-def ranks() -> list[tuple[str, int]]:
-    return list(
-        RoadmapItem.objects.exclude(status__in=["done", "dropped"])
-        .order_by("rank")
-        .values_list("title", "rank")
-    )
 
 
 @pytest.fixture
