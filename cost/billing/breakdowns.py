@@ -225,25 +225,32 @@ def _key_value(name: str, raw: Any, row: dict[str, Any], index: int) -> str | No
 # --- The breakdown ---------------------------------------------------------------------------
 
 
-def data_version() -> str:
-    """Changes whenever a report could: a month version added or closed, a rule added,
-    changed, moved or deleted, a team or roadmap item renamed. Read from the database on
-    every call, so every gunicorn worker sees a change at once."""
+def data_version(query: Query) -> str:
+    """Changes whenever the query's report could: a month version added or closed, a rule
+    added, changed, moved or deleted, a team renamed, or (for a report by roadmap item) an
+    item the rules name renamed. Saving an item changes nothing else a report shows, so
+    managers editing items do not empty finance's cache. Read from the database on every
+    call, so every gunicorn worker sees a change at once."""
     months = BillingMonth.objects.aggregate(
         newest=Max("id"), closed=Max("valid_to"), count=Count("id")
     )
     rules = list(AllocationRule.objects.order_by("id").values_list("id", "position", "updated_at"))
     teams = list(Team.objects.order_by("id").values_list("id", "slug", "name"))
-    items = AllocationRule.work_item_model()._default_manager.aggregate(
-        changed=Max("updated_at"), count=Count("id")
-    )
+    items = []
+    if "roadmap_item" in query.group_by:
+        items = list(
+            AllocationRule.objects.filter(roadmap_item__isnull=False)
+            .order_by("roadmap_item_id")
+            .values_list("roadmap_item_id", "roadmap_item__title")
+            .distinct()
+        )
     return repr((months, rules, teams, items))
 
 
 def cost_breakdown(query: Query) -> Breakdown:
     """The breakdown, computed once per query and data version and kept in the cache:
-    the figures can only change when data_version() does."""
-    key = "breakdown:" + hashlib.sha256(repr((query, data_version())).encode()).hexdigest()
+    the figures can only change when data_version(query) does."""
+    key = "breakdown:" + hashlib.sha256(repr((query, data_version(query))).encode()).hexdigest()
     breakdown = cache.get(key)
     if breakdown is None:
         breakdown = compute_breakdown(query)

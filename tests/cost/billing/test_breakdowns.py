@@ -218,6 +218,33 @@ def test_a_cached_report_follows_a_moved_rule_and_a_renamed_team(exports):
     assert "Data Platform" in names
 
 
+def test_saving_an_item_keeps_finances_cached_reports_and_a_rename_reaches_them(exports):
+    """Managers save items all day: a save that changes nothing a report shows must not
+    change the data version (the cache key), or every finance report is recomputed."""
+    from cost.billing.breakdowns import data_version
+    from tests.roadmap.factories import RoadmapItemFactory
+
+    item = RoadmapItemFactory(title="Orders table")
+    RoadmapItemFactory(title="Not funded by a rule")
+    rule = AllocationRule.objects.get()
+    rule.roadmap_item = item
+    rule.save()
+    by_team, by_item = Query(group_by=("team",)), Query(group_by=("roadmap_item",))
+    before = data_version(by_team), data_version(by_item)
+    for saved in type(item).objects.all():
+        saved.hours_saved_per_month = Decimal(12)
+        saved.save()
+    assert (data_version(by_team), data_version(by_item)) == before
+    titles = {row.keys["roadmap_item_title"] for row in cost_breakdown(by_item).rows}
+    assert "Orders table" in titles
+    item.title = "Orders table v2"
+    item.save()
+    assert data_version(by_team) == before[0]
+    titles = {row.keys["roadmap_item_title"] for row in cost_breakdown(by_item).rows}
+    assert "Orders table v2" in titles
+    assert "Orders table" not in titles
+
+
 def test_an_import_under_existing_rules_allocates_the_months_as_the_days(tmp_path):
     ae = TeamFactory(name="Analytics Engineering", slug="ae")
     rest = TeamFactory(name="Platform", slug="platform")
