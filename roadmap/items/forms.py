@@ -9,7 +9,14 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from core.forms import FieldsetsMixin, UserChoiceField, validate_upload_size
+from core.forms import (
+    FieldsetsMixin,
+    QuickCheckboxSelectMultiple,
+    QuickSelect,
+    QuickSelectMultiple,
+    UserChoiceField,
+    validate_upload_size,
+)
 from core.quarters import parse_quarter_code, quarter_code
 from roadmap.items.history import current_values
 from roadmap.models import EDITABLE_FIELDS, Quarter, RoadmapItem, dependency_graph, dependency_loop
@@ -96,8 +103,13 @@ class RoadmapItemForm(FieldsetsMixin, forms.ModelForm):
             "benefit_narrative": forms.Textarea(attrs={"rows": 4}),
             "links": forms.Textarea(attrs={"rows": 2}),
             "evidence_links": forms.Textarea(attrs={"rows": 2}),
-            "requesting_teams": forms.CheckboxSelectMultiple,
-            "depends_on": forms.SelectMultiple(attrs={"size": 6}),
+            # Every open item is offered as a dependency: hundreds of options, written by
+            # the quick widgets (one template include per option took most of the render).
+            "theme": QuickSelect,
+            "owner": QuickSelect,
+            "team": QuickSelect,
+            "requesting_teams": QuickCheckboxSelectMultiple,
+            "depends_on": QuickSelectMultiple(attrs={"size": 6}),
             "reach": forms.NumberInput(attrs={"min": 0}),
             "rice_effort_months": forms.NumberInput(attrs={"min": "0.5", "step": "0.5"}),
             "effort_weeks": forms.NumberInput(attrs={"min": 0, "step": "0.5"}),
@@ -123,7 +135,9 @@ class RoadmapItemForm(FieldsetsMixin, forms.ModelForm):
         self.fields["owner"].queryset = (  # type: ignore[attr-defined]  # a model choice field
             get_user_model().objects.filter(users).order_by("first_name", "username")
         )
-        self.fields["depends_on"].queryset = RoadmapItem.objects.filter(others).order_by("title")  # type: ignore[attr-defined]  # a model choice field
+        # Only what an option shows: the form offers every open item.
+        dependencies = RoadmapItem.objects.filter(others).only("pk", "title").order_by("title")
+        self.fields["depends_on"].queryset = dependencies  # type: ignore[attr-defined]  # a model choice field
         self.fields["depends_on"].required = False
 
     def clean_currency(self) -> str:
