@@ -458,9 +458,12 @@ class CostFact(models.Model):
         verbose_name = _("cost fact")
         verbose_name_plural = _("cost facts")
         indexes = [
-            models.Index(fields=["invoice_month"], name="fact_invoice_month"),
+            # With the id: cost-facts pages are ordered by id, and finance pages through one
+            # invoice month or one project; these indexes give such a page in id order
+            # without reading or sorting the facts before it.
+            models.Index(fields=["invoice_month", "id"], name="fact_invoice_month_id"),
             models.Index(fields=["usage_date"], name="fact_usage_date"),
-            models.Index(fields=["project_id"], name="fact_project"),
+            models.Index(fields=["project_id", "id"], name="fact_project_id"),
             models.Index(fields=["service_id"], name="fact_service"),
             models.Index(fields=["sku_id"], name="fact_sku"),
         ]
