@@ -337,6 +337,10 @@ QUARTERDECK_BILLING_TIME_ZONE = env_time_zone(
 # with 32 MB buffers of its own); the whole import then peaks near 260 MB.
 QUARTERDECK_INGEST_MEMORY_MB = env_int("QUARTERDECK_INGEST_MEMORY_MB", default=224, minimum=64)
 QUARTERDECK_INGEST_THREADS = env_int("QUARTERDECK_INGEST_THREADS", default=2, minimum=1)
+# Detailed and FOCUS billing exports name the resource of every row: per invoice month,
+# day, billing account and SKU, the facts keep this many resources by cost and fold the
+# rest into "(other)", so a large account's detailed export does not blow up the facts.
+QUARTERDECK_RESOURCES_PER_SKU = env_int("QUARTERDECK_RESOURCES_PER_SKU", default=20, minimum=1)
 
 # pull_billing refuses a query that would bill more than this (bytes); 0 = no cap.
 QUARTERDECK_BIGQUERY_MAX_BYTES_BILLED = env_int(
