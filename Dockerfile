@@ -8,10 +8,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # WeasyPrint (review pack PDFs) draws text with Pango; Noto CJK renders Japanese, Chinese
-# and Korean titles and comments in the PDF.
+# and Korean titles and comments in the PDF. gettext's msgfmt compiles the translation
+# catalogues below (.mo files are built, not committed).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
-       libharfbuzz-subset0 fonts-noto-core fonts-noto-cjk fonts-dejavu-core \
+       libharfbuzz-subset0 fonts-noto-core fonts-noto-cjk fonts-dejavu-core gettext \
     && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --create-home --uid 1000 quarterdeck
@@ -25,6 +26,8 @@ COPY . .
 RUN pip install --no-deps -e . \
     && SECRET_KEY=collectstatic-only-not-a-real-key-0123456789abcdef ALLOWED_HOSTS=localhost \
        python manage.py collectstatic --noinput \
+    && SECRET_KEY=compilemessages-only-not-a-real-key-0123456789abcdef ALLOWED_HOSTS=localhost \
+       python manage.py compilemessages --ignore '.venv' \
     && chown -R quarterdeck:quarterdeck /app
 
 USER quarterdeck

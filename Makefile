@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-dev.lock | c
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench venv system-packages format lock clean
+.PHONY: run test lint bench venv system-packages messages format lock clean
 
 $(STAMP): pyproject.toml requirements-dev.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,13 +23,27 @@ venv: $(STAMP)
 system-packages:
 	@scripts/system-packages.sh
 
-run: venv
+# Compiled translation catalogues (.mo) are built, never committed: each from its .po,
+# only when the .po is newer. The recipe is the command Django's compilemessages runs for
+# each catalogue; msgfmt is GNU gettext's (Debian package gettext, which
+# `make system-packages` installs; the Dockerfile runs compilemessages itself).
+PO_FILES := $(shell find . -path ./$(VENV) -prune -o -path '*/LC_MESSAGES/*.po' -print)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+messages: $(MO_FILES)
+
+$(MO_FILES): %.mo: %.po
+	@command -v msgfmt >/dev/null || { echo "error: msgfmt not found: install GNU gettext" \
+		"(make system-packages, or: sudo apt-get install gettext)" >&2; exit 1; }
+	msgfmt --check-format -o $@ $<
+
+run: venv messages
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py load_demo --if-empty
 	@echo "Serving Quarterdeck on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: venv system-packages
+test: venv system-packages messages
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: venv
@@ -51,7 +65,7 @@ lock: venv
 	$(BIN)/pip-compile $(LOCK_FLAGS) --extra dev -c requirements.lock \
 		-o requirements-dev.lock pyproject.toml
 
-bench: venv
+bench: venv messages
 	$(BIN)/python -m bench
 
 clean:

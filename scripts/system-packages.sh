@@ -5,13 +5,15 @@
 # HarfBuzz's subsetter), redis-server (the API-rate test starts one of its own), and
 # LibreOffice Impress without its GUI (the slides test converts the pack's .pptx to PDF
 # with `soffice --headless`; the desktop libreoffice-impress does as well where installed,
-# and the two conflict, so either one counts).
+# and the two conflict, so either one counts), and gettext (msgfmt compiles the translation
+# catalogues, `make messages`; the catalogue test runs makemessages, which needs xgettext).
 # Installs what is missing when run as root (or with sudo); otherwise says what to install.
 set -euo pipefail
 
 # An entry "a|b" is met by either package; the first is the one installed.
 PACKAGES=(chromium fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0
-          libharfbuzz-subset0 redis-server "libreoffice-impress-nogui|libreoffice-impress")
+          libharfbuzz-subset0 redis-server "libreoffice-impress-nogui|libreoffice-impress"
+          gettext)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
