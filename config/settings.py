@@ -183,6 +183,8 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("ja", _("Japanese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates, numbers, money and quarters as each language writes them (core/formats).
+FORMAT_MODULE_PATH = ["core.formats"]
 TIME_ZONE = env_time_zone("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

@@ -10,6 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.validators import RegexValidator
+from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
 CURRENCY_CODE = r"^[A-Z]{3}$"
@@ -83,7 +84,22 @@ class Money:
         return self.amount.quantize(Decimal(1).scaleb(-self.minor_digits), ROUND_HALF_UP)
 
     def __str__(self) -> str:
+        # Language-neutral (logs, snapshots, exports): the display form is format_money's.
         return f"{self.rounded():,} {self.currency}"
+
+
+def format_money(value: Money, *, signed: bool = False) -> str:
+    """An amount as the active language writes it, rounded to the currency's minor unit
+    with its thousands separated: "12,400.00 USD" and "1,235 JPY" in English, "$12,400.00"
+    and "¥1,235" in Japanese (the language's CURRENCY_SYMBOLS, core/formats). `signed`
+    puts "+" before a positive amount (a change)."""
+    rounded = value.rounded()
+    digits = formats.number_format(
+        abs(rounded), decimal_pos=value.minor_digits, use_l10n=True, force_grouping=True
+    )
+    sign = "-" if rounded < 0 else "+" if signed and rounded > 0 else ""
+    symbol = formats.get_format("CURRENCY_SYMBOLS").get(value.currency)
+    return f"{sign}{symbol}{digits}" if symbol else f"{sign}{digits} {value.currency}"
 
 
 def totals_by_currency(values: Iterable["Money | None"]) -> list[Money]:

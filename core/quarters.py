@@ -7,6 +7,7 @@ import datetime
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
 # The shape of a code, as the API schema documents it (case-sensitive, nothing around it).
@@ -37,6 +38,18 @@ def quarter_index(year: int, number: int) -> int:
 
 def quarter_code(index: int) -> str:
     return f"{index // 4}-Q{index % 4 + 1}"
+
+
+def quarter_label(code: str) -> str:
+    """A quarter as the active language reads it: "2027-Q1" in English, "2027年 第1四半期"
+    in Japanese (QUARTER_FORMAT of core/formats). Codes stay "2027-Q1" in URLs, forms,
+    the API and files; only what a person reads goes through here. Anything that is not a
+    code is returned as it is."""
+    match = QUARTER_CODE.match(code or "")
+    if not match:
+        return code
+    pattern = formats.get_format("QUARTER_FORMAT")
+    return pattern.format(year=int(match["year"]), number=int(match["number"]))
 
 
 def quarter_bounds(year: int, number: int) -> tuple[datetime.date, datetime.date]:

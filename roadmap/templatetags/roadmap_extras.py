@@ -5,7 +5,8 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from core.money import Money
+from core.formatting import format_number
+from core.money import Money, format_money
 from core.rendering import render_markdown
 
 register = template.Library()
@@ -18,28 +19,19 @@ def markdown_filter(text: str) -> SafeString:
 
 @register.filter
 def money(value: Money | None) -> str:
-    """'12,400.00 USD', or an em dash when unknown."""
-    return "—" if value is None else str(value)
+    """'12,400.00 USD' ('$12,400.00' in Japanese), or an em dash when unknown."""
+    return "—" if value is None else format_money(value)
 
 
 @register.filter
 def signed_money(value: Money | None) -> str:
-    if value is None:
-        return "—"
-    sign = "+" if value.amount > 0 else ""
-    return f"{sign}{value}"
+    return "—" if value is None else format_money(value, signed=True)
 
 
 @register.filter
 def number(value: Decimal | int | None) -> str:
     """Decimals without trailing zeros ('12.5', '3'), thousands separated."""
-    if value is None:
-        return "—"
-    if isinstance(value, Decimal):
-        value = value.normalize()
-        if value == value.to_integral():
-            value = value.quantize(Decimal(1))
-    return f"{value:,}"
+    return format_number(value)
 
 
 @register.simple_tag(takes_context=True)
@@ -70,7 +62,7 @@ def snap_money(value: dict | None) -> str:
     """An amount frozen in a snapshot ({"amount": "12.50", "currency": "USD"})."""
     if not value:
         return "—"
-    return str(Money(Decimal(value["amount"]), value["currency"]))
+    return format_money(Money(Decimal(value["amount"]), value["currency"]))
 
 
 @register.filter
