@@ -49,8 +49,10 @@ class TeamCapacityAdmin(admin.ModelAdmin):
 
 @admin.register(RoadmapItem)
 class RoadmapItemAdmin(SimpleHistoryAdmin):
-    list_display = ["title", "rank", "status", "theme", "team", "target_quarter", "owner"]
-    list_filter = ["status", "theme", "team", "target_quarter"]
+    list_display = [
+        "title", "rank", "status", "theme", "team", "target_quarter", "delivered_on", "owner"
+    ]  # fmt: skip
+    list_filter = ["status", "theme", "team", "target_quarter", "delivered_on"]
     search_fields = ["title", "description"]
     autocomplete_fields = ["theme", "team", "start_quarter", "target_quarter", "depends_on"]
     filter_horizontal = ["requesting_teams"]

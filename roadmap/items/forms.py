@@ -65,7 +65,7 @@ ITEM_FIELDS = EDITABLE_FIELDS
 
 FIELDSETS = [
     (_("What and who"), ["title", "description", "theme", "owner", "team", "requesting_teams"]),
-    (_("When"), ["status", "start_quarter", "target_quarter", "depends_on"]),
+    (_("When"), ["status", "start_quarter", "target_quarter", "delivered_on", "depends_on"]),
     (_("RICE"), ["reach", "impact", "confidence", "rice_effort_months"]),
     (_("WSJF"), ["business_value", "time_criticality", "risk_reduction", "job_size"]),
     (_("Cost"), ["effort_weeks", "currency", "bq_monthly_cost_change", "one_off_cost"]),
@@ -78,6 +78,10 @@ FIELDSETS = [
             "benefit_chain",
             "evidence_links",
         ],
+    ),
+    (
+        _("Benefit targets"),
+        ["adoption_target_people", "adoption_target_weeks", "retirement_target_date"],
     ),
     (_("Links and risks"), ["links", "risks"]),
 ]
@@ -116,6 +120,10 @@ class RoadmapItemForm(FieldsetsMixin, forms.ModelForm):
             "one_off_cost": forms.NumberInput(attrs={"min": 0, "step": "0.01"}),
             "bq_monthly_cost_change": forms.NumberInput(attrs={"step": "0.01"}),
             "hours_saved_per_month": forms.NumberInput(attrs={"min": 0, "step": "0.5"}),
+            "delivered_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "adoption_target_people": forms.NumberInput(attrs={"min": 1}),
+            "adoption_target_weeks": forms.NumberInput(attrs={"min": 1}),
+            "retirement_target_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "currency": forms.TextInput(
                 attrs={"size": 3, "maxlength": 3, "pattern": "[A-Za-z]{3}", "class": "upper"}
             ),

@@ -116,6 +116,7 @@ def save_items(
         item._history_user = by  # type: ignore[attr-defined]  # read by simple_history
     for item in new:
         item.version = 1
+    _date_deliveries(items)
     RoadmapItem.objects.bulk_create(new)
     now = timezone.now()
     for item in updated:
@@ -132,6 +133,15 @@ def save_items(
     _update_rows(moved, ["rank"])
     record_history_in_bulk(moved, by=by)
     return items
+
+
+def _date_deliveries(items: Iterable[RoadmapItem]) -> None:
+    """An item saved as done without a delivery day shipped today (UTC): what its realised
+    benefit is measured from (roadmap.evidence.benefit). A day already given is kept."""
+    today = timezone.now().date()  # the UTC day: job history days are UTC days
+    for item in items:
+        if item.status == RoadmapItem.Status.DONE and item.delivered_on is None:
+            item.delivered_on = today
 
 
 def _lock_versions(changes: Sequence[ItemChange]) -> dict[int, dict[str, Any]]:

@@ -183,6 +183,7 @@ EDITABLE_FIELDS = [
     "status",
     "start_quarter",
     "target_quarter",
+    "delivered_on",
     "depends_on",
     "links",
     "risks",
@@ -203,7 +204,27 @@ EDITABLE_FIELDS = [
     "benefit_narrative",
     "benefit_chain",
     "evidence_links",
+    "adoption_target_people",
+    "adoption_target_weeks",
+    "retirement_target_date",
 ]
+
+
+def adoption_target_error(people: int | None, weeks: int | None) -> dict[str, str] | None:
+    """The message for an adoption target given by halves: {field: message}, or None."""
+    if people is not None and weeks is None:
+        return {
+            "adoption_target_weeks": str(
+                _("Say within how many weeks the target number of people should be reached.")
+            )
+        }
+    if weeks is not None and people is None:
+        return {
+            "adoption_target_people": str(
+                _("Say how many people should use what it builds within those weeks.")
+            )
+        }
+    return None
 
 
 def dependency_graph() -> dict[int, set[int]]:
@@ -294,6 +315,12 @@ class RoadmapItem(models.Model):
         blank=True,
         related_name="targeted_items",
         verbose_name=_("target quarter"),
+    )
+    delivered_on = models.DateField(
+        _("delivered on"),
+        null=True,
+        blank=True,
+        help_text=_("The day it shipped (UTC); saving it as done sets today if empty."),
     )
     rank = models.PositiveIntegerField(
         _("priority rank"), default=1, help_text=_("1 is the most important.")
@@ -411,6 +438,30 @@ class RoadmapItem(models.Model):
         validators=[validate_url_lines],
         help_text=_("One URL per line: usage reports, surveys, interview notes."),
     )
+    # --- Benefit targets, judged after delivery (roadmap.evidence.benefit). The cost
+    # target is bq_monthly_cost_change above: met when the measured monthly change is no
+    # higher than the one declared.
+    adoption_target_people = models.PositiveIntegerField(
+        _("adoption target (people)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("Distinct people querying the tables it builds on, e.g. 50 ..."),
+    )
+    adoption_target_weeks = models.PositiveSmallIntegerField(
+        _("adoption target (weeks)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("... within this many weeks of delivery, e.g. 8."),
+    )
+    retirement_target_date = models.DateField(
+        _("retirement target date"),
+        null=True,
+        blank=True,
+        help_text=_("From this day on, no one reads the tables it retires."),
+    )
+
     # Figures from the job history of the item's tables, put here when the manager chooses
     # (roadmap.evidence.tables.apply_usage_evidence); packs read them as of their moment.
     usage_evidence = models.TextField(
@@ -476,6 +527,18 @@ class RoadmapItem(models.Model):
             models.CheckConstraint(
                 condition=Q(currency__regex=CURRENCY_CODE), name="item_currency_iso"
             ),
+            # "N people within W weeks": both halves or neither, each at least 1.
+            models.CheckConstraint(
+                condition=Q(adoption_target_people__isnull=True, adoption_target_weeks__isnull=True)
+                # NULL >= 1 is unknown, which a CHECK lets through: say "not null".
+                | Q(
+                    adoption_target_people__isnull=False,
+                    adoption_target_weeks__isnull=False,
+                    adoption_target_people__gte=1,
+                    adoption_target_weeks__gte=1,
+                ),
+                name="item_adoption_target_people_and_weeks",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -496,6 +559,11 @@ class RoadmapItem(models.Model):
             raise ValidationError(
                 {"target_quarter": _("The target quarter cannot come before the start quarter.")}
             )
+        adoption_error = adoption_target_error(
+            self.adoption_target_people, self.adoption_target_weeks
+        )
+        if adoption_error:
+            raise ValidationError(adoption_error)
 
     # --- Scores
     def rice_score(self) -> Decimal | None:

@@ -174,6 +174,7 @@ def test_an_item_shows_every_field_with_money_as_decimal_strings():
         "owner": "mika",
         "start_quarter": "2027-Q1",
         "target_quarter": "2027-Q2",
+        "delivered_on": None,  # not done yet
         "rank": 1,
         "reach": 150,
         "impact": "2.00",
@@ -198,6 +199,9 @@ def test_an_item_shows_every_field_with_money_as_decimal_strings():
         "payback_months": "16.8",
         "benefit_chain": "analysts -> product managers -> customers",
         "usage_evidence": "",
+        "adoption_target_people": None,
+        "adoption_target_weeks": None,
+        "retirement_target_date": None,
         "requesting_teams": ["finance", "support"],
         "depends_on": [],
         "updated_at": response.json()["updated_at"],
