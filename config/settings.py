@@ -91,6 +91,8 @@ MIDDLEWARE = [
     "core.middleware.private_cache_control",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Puts a person's stored language into the language cookie when they sign in.
+    "core.middleware.remembered_language",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
-from core.models import ApiToken, DisplayName, Team
+from core.models import ApiToken, DisplayName, LanguagePreference, Team
 
 
 @admin.register(Team)
@@ -66,3 +66,12 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(request, f"{count} token(s) revoked.")
+
+
+@admin.register(LanguagePreference)
+class LanguagePreferenceAdmin(admin.ModelAdmin):
+    """The language each person chose in the page header (they change it there)."""
+
+    list_display = ["user", "language", "chosen_at"]
+    list_filter = ["language"]
+    search_fields = ["user__username"]

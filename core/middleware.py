@@ -1,9 +1,12 @@
-"""Responses meant for one person are kept by no cache but that person's browser's."""
+"""Responses meant for one person are kept by no cache but that person's browser's; the
+language a person chose is put back into their browser when they sign in."""
 
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import has_vary_header, patch_cache_control
+
+from core.languages import SIGN_IN_LANGUAGE, set_language_cookie
 
 Handler = Callable[[HttpRequest], HttpResponseBase]
 
@@ -36,3 +39,18 @@ def _is_personal(request: HttpRequest, response: HttpResponseBase) -> bool:
         or has_vary_header(response, "Cookie")
         or has_vary_header(response, "Authorization")
     )
+
+
+def remembered_language(get_response: Handler) -> Handler:
+    """Writes the language cookie on the answer to a sign-in when the person has a stored
+    language (core.languages.restore_language_at_sign_in marks the request), so the next
+    page, and every one after it in this browser, is in their language."""
+
+    def middleware(request: HttpRequest) -> HttpResponseBase:
+        response = get_response(request)
+        language = getattr(request, SIGN_IN_LANGUAGE, None)
+        if language:
+            set_language_cookie(response, language)
+        return response
+
+    return middleware

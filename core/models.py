@@ -228,3 +228,31 @@ class ApiCallCount(models.Model):
             # caller active in the current window.
             cls.objects.filter(window_end__lte=window_start).delete()
         return int(calls)
+
+
+class LanguagePreference(models.Model):
+    """The language a person chose in the page header, kept with their account so it
+    follows them to every browser they sign in on (core.languages)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="language_preference",
+        verbose_name=_("user"),
+    )
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    chosen_at = models.DateTimeField(_("chosen"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("language preference")
+        verbose_name_plural = _("language preferences")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(language__in=[code for code, _name in settings.LANGUAGES]),
+                name="language_preference_known_language",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.language}"

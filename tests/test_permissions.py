@@ -157,8 +157,10 @@ def _named_routes(resolver: URLResolver, prefix: str = "") -> set[str]:
 
 def test_every_named_route_is_covered_by_this_file():
     covered = {name for name, *_ in ROUTES} | {name for name, *_ in API_ROUTES}
-    # Login and logout are open by nature; the API's format-suffix twins share a view.
-    ignored = {"login", "logout", "api-root"} - covered
+    # Login, logout and the language switch are open by nature (the switch's own test,
+    # tests/core/test_languages.py, admits every role and anonymous visitors); the API's
+    # format-suffix twins share a view.
+    ignored = {"login", "logout", "language", "api-root"} - covered
     assert _named_routes(get_resolver()) - ignored - covered == set()
 
 
