@@ -55,8 +55,10 @@ api_views += USAGE_API_VIEWS
 def not_found(request, exception):
     """404 as JSON under /api/ (a script asked; the schema says JSON), the page elsewhere."""
     from django.http import JsonResponse
+    from django.utils.translation import gettext
     from django.views.defaults import page_not_found
 
     if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Not found."}, status=404)
+        # DRF's own words (and its catalogue's translation), as its other 404s say it.
+        return JsonResponse({"detail": gettext("Not found.")}, status=404)
     return page_not_found(request, exception)

@@ -6,6 +6,8 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.models import ApiToken, DisplayName, LanguagePreference, Team
@@ -56,16 +58,23 @@ class ApiTokenAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
             messages.warning(
                 request,
-                f"The key of {obj.name} is {key} — copy it now: it is not stored and "
-                "cannot be shown again.",
+                _(
+                    "The key of %(name)s is %(key)s — copy it now: it is not stored and "
+                    "cannot be shown again."
+                )
+                % {"name": obj.name, "key": key},
             )
             return
         super().save_model(request, obj, form, change)
 
-    @admin.action(description="Revoke the selected tokens (at once)")
+    @admin.action(description=gettext_lazy("Revoke the selected tokens (at once)"))
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        self.message_user(request, f"{count} token(s) revoked.")
+        self.message_user(
+            request,
+            ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", count)
+            % {"count": count},
+        )
 
 
 @admin.register(LanguagePreference)

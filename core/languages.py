@@ -9,6 +9,7 @@ so it follows the person to a new browser and survives signing out and in again.
 Nothing is read per request beyond the cookie: pages keep their query counts.
 """
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -105,3 +106,15 @@ class ChooseLanguageView(View):
         response = HttpResponseRedirect(target)
         set_language_cookie(response, language)
         return response
+
+
+def languages_of(users: Iterable[User]) -> dict[int, str]:
+    """The language to write to each person in (e-mails): the one they chose, else the
+    site's default (LANGUAGE_CODE), never the language of whoever caused the e-mail."""
+    users = list(users)
+    chosen = dict(
+        LanguagePreference.objects.filter(user__in=[user.pk for user in users]).values_list(
+            "user_id", "language"
+        )
+    )
+    return {user.pk: chosen.get(user.pk, settings.LANGUAGE_CODE) for user in users}

@@ -14,10 +14,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
+from core.languages import languages_of
+from core.quarters import quarter_label
 from core.roles import MANAGERS, REVIEWERS, has_role
 from roadmap.models import (
     ChangeReason,
@@ -395,21 +397,24 @@ def _link(session: ReviewSession, anchor: str = "") -> str:
 
 
 def _notify_opened(session: ReviewSession, recipients: Sequence[User]) -> None:
+    languages = languages_of(recipients)
     for user in recipients:
-        send_mail(
-            _subject(_("Review open: %(title)s") % {"title": session.title}),
-            _(
-                "The roadmap for %(quarter)s is open for your review before the meeting on "
-                "%(date)s. Read it, comment and score the items here:\n\n%(link)s\n"
+        # Each person reads the e-mail in their own language, not the manager's.
+        with translation.override(languages[user.pk]):
+            send_mail(
+                _subject(_("Review open: %(title)s") % {"title": session.title}),
+                _(
+                    "The roadmap for %(quarter)s is open for your review before the meeting "
+                    "on %(date)s. Read it, comment and score the items here:\n\n%(link)s\n"
+                )
+                % {
+                    "quarter": quarter_label(session.quarter.code),
+                    "date": formats.date_format(session.meeting_date, "DATE_FORMAT"),
+                    "link": _link(session),
+                },
+                None,
+                [user.email],
             )
-            % {
-                "quarter": session.quarter.code,
-                "date": session.meeting_date,
-                "link": _link(session),
-            },
-            None,
-            [user.email],
-        )
 
 
 def _notify_comment(
@@ -421,26 +426,21 @@ def _notify_comment(
     name = author.get_full_name() or author.get_username()
     link = _link(session, f"#comment-{comment.pk}")
     told = set()
+    languages = languages_of([*mentioned, *([thread_author] if thread_author else [])])
     for user in mentioned:
         if user.email:
-            send_mail(
-                _subject(
-                    _("%(name)s mentioned you in %(title)s")
-                    % {"name": name, "title": session.title}
-                ),
-                f"{comment.body}\n\n{link}\n",
-                None,
-                [user.email],
-            )
+            with translation.override(languages[user.pk]):
+                subject = _("%(name)s mentioned you in %(title)s") % {
+                    "name": name,
+                    "title": session.title,
+                }
+            send_mail(_subject(subject), f"{comment.body}\n\n{link}\n", None, [user.email])
             told.add(user.pk)
     answered = thread_author and thread_author.pk not in {author.pk, *told}
     if answered and thread_author is not None and thread_author.email:
-        send_mail(
-            _subject(
-                _("%(name)s answered your comment in %(title)s")
-                % {"name": name, "title": session.title}
-            ),
-            f"{comment.body}\n\n{link}\n",
-            None,
-            [thread_author.email],
-        )
+        with translation.override(languages[thread_author.pk]):
+            subject = _("%(name)s answered your comment in %(title)s") % {
+                "name": name,
+                "title": session.title,
+            }
+        send_mail(_subject(subject), f"{comment.body}\n\n{link}\n", None, [thread_author.email])

@@ -168,3 +168,24 @@ def test_everyone_may_switch_their_own_language(role):
     assert response.cookies[COOKIE].value == "ja"
     stored = list(LanguagePreference.objects.values_list("user__username", "language"))
     assert stored == ([] if role == "anonymous" else [(f"user-{role or 'none'}", "ja")])
+
+
+def test_each_reviewer_is_emailed_in_their_own_language(django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    from tests.roadmap.factories import ReviewSessionFactory, RoadmapItemFactory, opened, quarter
+
+    hana = UserFactory(username="hana", email="hana@example.com", role=Role.REVIEWER)
+    paul = UserFactory(username="paul", email="paul@example.com", role=Role.REVIEWER)
+    LanguagePreference.objects.create(user=hana, language="ja")
+    manager = UserFactory(username="boss", role=Role.MANAGER)
+    LanguagePreference.objects.create(user=manager, language="ja")  # not the reader's
+    RoadmapItemFactory()
+    session = ReviewSessionFactory(reviewers=[hana, paul], quarter=quarter("2027-Q1"))
+    with django_capture_on_commit_callbacks(execute=True):
+        opened(session, by=manager)
+    body = {message.to[0]: message.body for message in mail.outbox}
+    assert "2027年 第1四半期" in body["hana@example.com"]
+    assert "2026年12月10日" in body["hana@example.com"]
+    assert "2027-Q1" in body["paul@example.com"]
+    assert "10 Dec 2026" in body["paul@example.com"]
