@@ -35,7 +35,7 @@ from cost.billing.allocation import reallocate_all
 from cost.billing.breakdowns import Query, compute_breakdown
 from cost.billing.facts import DailyFact, store_facts
 from cost.models import AllocationRule, BillingSource, ImportRun
-from demo.billing_export import generate_rows, write_export
+from demo.billing_export import PROJECTS, generate_rows, write_export
 from roadmap.models import (
     PriorityVote,
     Quarter,
@@ -237,6 +237,20 @@ def review_pack(database: str) -> list[dict]:
     seed_roadmap(150)
     today = datetime.date.today()
     first = datetime.date(today.year - 1, today.month, 1)
+    # Rules as a team keeps them: three projects funding items, one rule per team label, a
+    # catch-all. The pack reads them as of its moment, evaluated in SQL.
+    teams = {team.slug: team for team in Team.objects.all()}
+    fallback = teams["ae"]
+    funded = zip(PROJECTS[:3], RoadmapItem.objects.order_by("rank")[:3], strict=True)
+    for position, ((project, *_rest), item) in enumerate(funded, start=1):
+        AllocationRule.objects.create(position=position, name=project, match_project=project,
+                                      team=fallback, roadmap_item=item)  # fmt: skip
+    labels = ["ae", "product-analytics", "finance", "marketing", "data-platform"]
+    for position, label in enumerate(labels, start=4):
+        AllocationRule.objects.create(position=position, name=f"Team {label}",
+                                      match_label_key="team", match_label_value=label,
+                                      team=teams.get(f"team-{position % 6}", fallback))  # fmt: skip
+    AllocationRule.objects.create(position=4 + len(labels), name="Everything", team=fallback)
     with tempfile.TemporaryDirectory() as folder:
         export = Path(folder) / "export.jsonl.gz"
         write_export(export, generate_rows(first_month=first, months=13, hours_per_day=4,
@@ -272,7 +286,10 @@ def review_pack(database: str) -> list[dict]:
         pdf = render_pdf(html)
         pdf_ms.append((time.perf_counter() - started) * 1000)
         pages = _pdf_pages(pdf)
-    note = f"{len(rows)} items, {session.comments.count()} comments, {len(pdf):,} bytes"
+    note = (
+        f"{len(rows)} items, {session.comments.count()} comments, "
+        f"{AllocationRule.objects.count()} allocation rules read as of the pack, {len(pdf):,} bytes"
+    )
     html_row = result(database, "review pack as HTML (content + page)", html_ms, 1000)
     pdf_row = result(database, "review pack as PDF (WeasyPrint, from the HTML)", pdf_ms, 5000)
     html_row["note"], pdf_row["note"] = note, f"{pages} pages A4"
