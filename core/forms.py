@@ -133,6 +133,10 @@ class FieldsetsMixin:
 
     fieldset_names: Sequence[tuple[str | Promise, Sequence[str]]] = []
     wide_fields: frozenset[str] = frozenset()
+    # Set on a form merged after an edit conflict; empty otherwise, so the template's
+    # lookups of them find a value (a failed lookup costs Django a dir() each field).
+    clashing_fields: Sequence[str] = ()
+    taken_fields: Sequence[str] = ()
 
     if TYPE_CHECKING:  # mixed into forms, which have it
 
