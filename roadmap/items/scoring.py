@@ -22,7 +22,15 @@ IMPACT_CHOICES = [
 ]
 IMPACT_VALUES = [value for value, _label in IMPACT_CHOICES]
 
-CONFIDENCE_CHOICES = [(100, _("100% - high")), (80, _("80% - medium")), (50, _("50% - low"))]
+# The per cent signs are not placeholders (xgettext would take "% - h" for one).
+CONFIDENCE_CHOICES = [
+    # xgettext:no-python-format
+    (100, _("100% - high")),
+    # xgettext:no-python-format
+    (80, _("80% - medium")),
+    # xgettext:no-python-format
+    (50, _("50% - low")),
+]
 CONFIDENCE_VALUES = [value for value, _label in CONFIDENCE_CHOICES]
 
 # The modified Fibonacci scale SAFe uses for every WSJF input.
