@@ -36,7 +36,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(BillingSource)
 class BillingSourceAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "table", "created_at"]
+    list_display = ["name", "kind", "shape", "table", "created_at"]
     search_fields = ["name", "table"]
     readonly_fields = ["watermarks", "created_at"]
 
@@ -77,7 +77,7 @@ class CostFactAdmin(ReadOnlyAdmin):
                     "sku_description", "currency", "cost_nanos", "credits_nanos",
                     "allocation_rule"]  # fmt: skip
     list_filter = ["invoice_month", "currency", "cost_type", "is_correction"]
-    search_fields = ["project_id", "sku_description", "service_description"]
+    search_fields = ["project_id", "sku_description", "service_description", "resource"]
     list_select_related = ["allocation_rule"]
     inlines = [CostCreditInline]
     show_full_result_count = False

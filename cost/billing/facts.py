@@ -30,6 +30,7 @@ from cost.models import (
     LabelSet,
     to_nanos,
 )
+from cost.models.billing import OTHER_RESOURCES
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -66,6 +67,9 @@ class DailyFact:
     row_count: int
     last_export_time: datetime.datetime | None
     credits: dict[str, Decimal] = field(default_factory=dict)
+    # The resource of a detailed or FOCUS export (its global name), "(other)" for the
+    # resources folded together (fold_resources), blank in a standard export.
+    resource: str = ""
 
     def sort_key(self) -> tuple:
         """What tells two facts apart (the invoice month first: a day's late rows are
@@ -77,6 +81,9 @@ class DailyFact:
             self.project_name, self.project_number, self.project_ancestry,
             self.service_description, self.sku_description, self.usage_unit,
             self.pricing_unit, str(self.conversion_rate),
+            # Only when there is one: a standard export's months keep the digest they had
+            # before facts had resources, so loading them again changes nothing.
+            *((self.resource,) if self.resource else ()),
         )  # fmt: skip
 
     def stored(self) -> "Stored":
@@ -206,7 +213,42 @@ def fact_from_row(row: Mapping[str, Any], *, labels: Labels, project_labels: Lab
         row_count=row["row_count"],
         last_export_time=last_export.astimezone(datetime.UTC) if last_export else None,
         credits={kind: plain_decimal(amount) for kind, amount in credits.items()},
+        resource=row.get("resource") or "",
     )
+
+
+def fold_resources(facts: Iterable[DailyFact], *, keep: int) -> list[DailyFact]:
+    """The facts with a bounded resource grain: per invoice month, usage day, billing
+    account and SKU, the `keep` resources of the highest cost (ties: by name) keep their
+    name, and the others become "(other)", their facts merged. Facts with no resource
+    (a standard export's, or rows Google names no resource for) are left as they are.
+
+    The same rule as the BigQuery pull's SQL (cost.billing.pull RESOURCE_RANKS), so that a
+    file and a pull of the same export store the same facts; folding twice changes nothing.
+    """
+    facts = list(facts)
+    totals: dict[tuple, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for fact in facts:
+        if fact.resource and fact.resource != OTHER_RESOURCES:
+            totals[_resource_group(fact)][fact.resource] += fact.cost
+    kept = {
+        group: {name for name, _cost in sorted(costs.items(),
+                                               key=lambda pair: (-pair[1], pair[0]))[:keep]}
+        for group, costs in totals.items()
+    }  # fmt: skip
+    folded: dict[tuple, DailyFact] = {}
+    for fact in facts:
+        if fact.resource and fact.resource not in kept.get(_resource_group(fact), ()):
+            fact.resource = OTHER_RESOURCES
+        if (same := folded.get(fact.sort_key())) is not None:
+            same.absorb(fact)
+        else:
+            folded[fact.sort_key()] = fact
+    return list(folded.values())
+
+
+def _resource_group(fact: DailyFact) -> tuple:
+    return (fact.invoice_month, fact.usage_date, fact.billing_account_id, fact.sku_id)
 
 
 def _add(first: Decimal | None, second: Decimal | None) -> Decimal | None:
@@ -323,7 +365,7 @@ FACT_COLUMNS = [
     "sku_id", "sku_description", "location", "region", "cost_type", "currency",
     "label_set_id", "is_correction", "usage_unit", "usage_amount", "pricing_unit",
     "usage_in_pricing_units", "cost_nanos", "credits_nanos", "cost_at_list_nanos",
-    "cost_usd_nanos", "credits_usd_nanos", "row_count", "last_export_time",
+    "cost_usd_nanos", "credits_usd_nanos", "row_count", "last_export_time", "resource",
 ]  # fmt: skip
 CREDIT_COLUMNS = ["fact_id", "credit_type", "amount_nanos", "amount_usd_nanos"]
 
@@ -347,6 +389,7 @@ def _fact_row(fact_id: int, month: BillingMonth, stored: Stored, label_set_id: i
         fact.location, fact.region, fact.cost_type, fact.currency, label_set_id,
         fact.is_correction, fact.usage_unit, usage, fact.pricing_unit, in_pricing, cost,
         credits, at_list, cost_usd, credits_usd, fact.row_count, fact.last_export_time,
+        fact.resource,
     )  # fmt: skip
 
 
@@ -355,7 +398,7 @@ ROLLUP_COLUMNS = [
     "project_name", "service_id", "service_description", "sku_id", "sku_description",
     "location", "region", "cost_type", "currency", "label_set_id", "is_correction",
     "cost_nanos", "credits_nanos", "cost_at_list_nanos", "cost_usd_nanos",
-    "credits_usd_nanos", "fact_count",
+    "credits_usd_nanos", "fact_count", "resource",
 ]  # fmt: skip
 CREDIT_ROLLUP_COLUMNS = ["rollup_id", "credit_type", "amount_nanos", "amount_usd_nanos"]
 
@@ -380,6 +423,7 @@ def _insert_rollups(
             fact.project_id, fact.project_name, fact.service_id, fact.service_description,
             fact.sku_id, fact.sku_description, fact.location, fact.region, fact.cost_type,
             fact.currency, label_sets[(fact.labels, fact.project_labels)], fact.is_correction,
+            fact.resource,
         )  # fmt: skip
         _usage, _in_pricing, cost, credit, at_list, cost_usd, credit_usd = stored.amounts
         sums = groups.get(key)
@@ -403,7 +447,8 @@ def _insert_rollups(
     rollup_rows: list[tuple[Any, ...]] = []
     credit_rows: list[tuple[Any, ...]] = []
     for rollup_id, (key, sums) in zip(ids, groups.items(), strict=True):
-        rollup_rows.append((rollup_id, month.id, *key, *sums))
+        *dimensions, resource = key
+        rollup_rows.append((rollup_id, month.id, *dimensions, *sums, resource))
         credit_rows.extend((rollup_id, kind, amount, usd)
                            for kind, (amount, usd) in sorted(credits[key].items()))  # fmt: skip
     write_rows(CostMonthRollup, ROLLUP_COLUMNS, rollup_rows)

@@ -29,6 +29,10 @@ from cost import locks
 
 NANOS = Decimal(1_000_000_000)
 INVOICE_MONTH = r"^[0-9]{4}(0[1-9]|1[0-2])$"
+# A resource's global name (//compute.googleapis.com/projects/.../instances/...) is a few
+# hundred characters at most; longer names are cut to this (cost.billing.shapes).
+RESOURCE_LENGTH = 512
+OTHER_RESOURCES = "(other)"
 
 
 @overload
@@ -51,13 +55,27 @@ class BillingSource(models.Model):
         FILES = "files", _("Exported files")
         BIGQUERY = "bigquery", _("BigQuery export table")
 
+    class Shape(models.TextChoices):
+        """Which of Google's billing exports the rows are (cost.billing.shapes)."""
+
+        STANDARD = "standard", _("Standard usage cost export")
+        DETAILED = "detailed", _("Detailed usage cost export (with resources)")
+        FOCUS = "focus", _("FOCUS export")
+
     name = models.SlugField(_("name"), max_length=80, unique=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.FILES)
     table = models.CharField(
         _("export table"),
         max_length=300,
         blank=True,
-        help_text=_("project.dataset.table of the standard or detailed billing export."),
+        help_text=_("project.dataset.table of the standard, detailed or FOCUS billing export."),
+    )
+    shape = models.CharField(
+        _("export shape"),
+        max_length=20,
+        choices=Shape.choices,
+        default=Shape.STANDARD,
+        help_text=_("Which billing export the table is (BigQuery sources)."),
     )
     description = models.TextField(_("description"), blank=True)
     watermarks = models.JSONField(
@@ -421,6 +439,16 @@ class CostFact(models.Model):
     sku_description = models.CharField(_("SKU"), max_length=256, blank=True)
     location = models.CharField(_("location"), max_length=64, blank=True)
     region = models.CharField(_("region"), max_length=64, blank=True)
+    resource = models.CharField(
+        _("resource"),
+        max_length=RESOURCE_LENGTH,
+        blank=True,
+        help_text=_(
+            'Of a detailed or FOCUS export: the resource\'s global name, or "(other)" for '
+            "the resources beyond the most costly of their day and SKU. Blank in a standard "
+            "export."
+        ),
+    )
     cost_type = models.CharField(_("cost type"), max_length=20)
     currency = models.CharField(_("currency"), max_length=3)
     label_set = models.ForeignKey(
@@ -608,6 +636,7 @@ class CostMonthRollup(models.Model):
     sku_description = models.CharField(_("SKU"), max_length=256, blank=True)
     location = models.CharField(_("location"), max_length=64, blank=True)
     region = models.CharField(_("region"), max_length=64, blank=True)
+    resource = models.CharField(_("resource"), max_length=RESOURCE_LENGTH, blank=True)
     cost_type = models.CharField(_("cost type"), max_length=20)
     currency = models.CharField(_("currency"), max_length=3)
     label_set = models.ForeignKey(LabelSet, on_delete=models.PROTECT, related_name="+")
