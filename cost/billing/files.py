@@ -36,8 +36,10 @@ from django.conf import settings
 
 from core.money import ISO_CURRENCIES
 from core.times import TimeWindow, data_window
-from cost.billing.facts import DailyFact, fact_from_row
+from cost.billing import shapes
+from cost.billing.facts import DailyFact, fact_from_row, fold_resources
 from cost.billing.rows import MAX_ERRORS, MAX_LINE_BYTES, BadInput, check_row, json_lines
+from cost.models.billing import RESOURCE_LENGTH
 
 DECIMAL = "DECIMAL(38, 18)"
 JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
@@ -67,6 +69,8 @@ COLUMNS = {
     "cost_type": "VARCHAR",
     "cost_at_list": "VARCHAR",
     "adjustment_info": "STRUCT(id VARCHAR, type VARCHAR)",
+    # The detailed export's (and a FOCUS row's, rewritten; cost.billing.shapes).
+    "resource": "STRUCT(name VARCHAR, global_name VARCHAR)",
 }
 REPEATED = {"labels", "project.labels", "system_labels", "credits", "tags"}
 
@@ -93,6 +97,7 @@ class InputFile:
 class Aggregate:
     facts: list[DailyFact]
     rows_read: int
+    shape: str = shapes.STANDARD
 
 
 Progress = Callable[[float], None]  # called with the fraction of bytes read, 0..1
@@ -195,7 +200,9 @@ def _decoded_lines(path: Path, counter: list[int]) -> Iterator[str]:
                 raise _NotUtf8(number) from None
 
 
-def _csv_to_json(file: InputFile, out: io.TextIOBase, window: TimeWindow) -> list[BadInput]:
+def _csv_to_json(
+    file: InputFile, out: io.TextIOBase, window: TimeWindow, shape: str = shapes.STANDARD
+) -> list[BadInput]:
     problems: list[BadInput] = []
     line = 1
     counter = [0]
@@ -211,9 +218,12 @@ def _csv_to_json(file: InputFile, out: io.TextIOBase, window: TimeWindow) -> lis
                     for name in twice]  # fmt: skip
         line = reader.line_num + 1
         rows = 0
+        repeated = shapes.FOCUS_REPEATED if shape == shapes.FOCUS else REPEATED
         for cells in reader:
             rows += 1
-            row, cell_problems = _csv_row(cells)
+            row, cell_problems = _csv_row(cells, repeated)
+            if shape == shapes.FOCUS and not cell_problems:
+                row, cell_problems = _focus_checked(row, window)
             found = [BadInput(file.name, line, field, message)
                      for field, message in cell_problems
                      or check_row(row, window=window)]  # fmt: skip
@@ -235,7 +245,7 @@ def _csv_to_json(file: InputFile, out: io.TextIOBase, window: TimeWindow) -> lis
     return problems
 
 
-def _csv_row(cells: dict) -> tuple[dict, list[tuple[str, str]]]:
+def _csv_row(cells: dict, repeated: set[str] = REPEATED) -> tuple[dict, list[tuple[str, str]]]:
     """A flattened CSV row as the nested record the export has."""
     row: dict = {}
     problems = []
@@ -245,7 +255,7 @@ def _csv_row(cells: dict) -> tuple[dict, list[tuple[str, str]]]:
             continue
         if text is None or text == "":
             continue
-        if column in REPEATED:
+        if column in repeated:
             try:
                 text = _repeated_cell(text)
             except (ValueError, SyntaxError, RecursionError, MemoryError):
@@ -261,6 +271,57 @@ def _csv_row(cells: dict) -> tuple[dict, list[tuple[str, str]]]:
         else:
             target[leaf] = text
     return row, problems
+
+
+def _focus_checked(row: object, window: TimeWindow) -> tuple[Any, list[tuple[str, str]]]:
+    """A FOCUS row as the standard row it maps to, checked by the standard rules; the
+    problems name the FOCUS columns (cost.billing.shapes)."""
+    standard, problems = shapes.focus_row(row)
+    if problems:
+        return standard, problems
+    found = [(shapes.focus_field(field), message)
+             for field, message in check_row(standard, window=window)]  # fmt: skip
+    return standard, found
+
+
+def _focus_to_json(
+    file: InputFile, source: Path, out: io.TextIOBase, window: TimeWindow, unit: str = "line"
+) -> list[BadInput]:
+    """Rewrite a FOCUS file's newline-delimited JSON into the standard export's shape, row
+    by row, naming the file, line and FOCUS column of each problem."""
+    problems: list[BadInput] = []
+    for line, row, error in json_lines(source):
+        if error:
+            problems.append(BadInput(file.name, line, None, error, unit))
+        else:
+            standard, found = _focus_checked(row, window)
+            problems += [BadInput(file.name, line, field, message, unit)
+                         for field, message in found]  # fmt: skip
+            if not found:
+                out.write(json.dumps(standard, ensure_ascii=False))
+                out.write("\n")
+        if len(problems) >= MAX_ERRORS:
+            break
+    return problems
+
+
+def first_columns(file: InputFile, con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The top-level columns of a file's first row (a CSV file's header), to tell its
+    shape; empty when it cannot be read (the reading proper then says why)."""
+    try:
+        if file.format == "parquet":
+            path = str(file.path).replace("'", "''")
+            result = con.execute(f"SELECT * FROM read_parquet('{path}') LIMIT 0")  # noqa: S608
+            return {column[0] for column in result.description}
+        if file.format == "csv":
+            counter = [0]
+            header = next(csv.reader(_decoded_lines(file.path, counter)), [])
+            return set(header)
+        for _line, row, _error in json_lines(file.path):
+            return set(row) if isinstance(row, dict) else set()
+    except (duckdb.Error, csv.Error, _NotUtf8, EOFError, OSError, zlib.error):
+        return set()
+    return set()
 
 
 def _parquet_to_json(file: InputFile, target: Path, con: duckdb.DuckDBPyConnection) -> None:
@@ -285,7 +346,11 @@ def _has_rows(path: Path) -> bool:
 
 
 def _prepare(
-    files: list[InputFile], workdir: Path, con: duckdb.DuckDBPyConnection, window: TimeWindow
+    files: list[InputFile],
+    workdir: Path,
+    con: duckdb.DuckDBPyConnection,
+    window: TimeWindow,
+    shape: str = shapes.STANDARD,
 ) -> tuple[list[Path], list[BadInput]]:
     """A newline-delimited JSON file per input, under names of our own: DuckDB would read
     `*`, `?` or `[` in a user's file name as a pattern and take in other files."""
@@ -300,13 +365,16 @@ def _prepare(
         target = workdir / f"{index}.jsonl"
         found: list[BadInput] = []  # a CSV file's, checked row by row as it is rewritten
         try:
-            if file.format == "json":
+            if shape == shapes.FOCUS:
+                found = _prepare_focus(file, target, workdir / f"{index}.focus.jsonl", con, window)
+                problems += found
+            elif file.format == "json":
                 suffix = ".jsonl.gz" if file.path.name.lower().endswith(".gz") else ".jsonl"
                 target = workdir / f"{index}{suffix}"
                 target.symlink_to(file.path.resolve())
             elif file.format == "csv":
                 with target.open("w", encoding="utf-8") as out:
-                    found = _csv_to_json(file, out, window)
+                    found = _csv_to_json(file, out, window, shape)
                 problems += found
             else:
                 _parquet_to_json(file, target, con)
@@ -318,6 +386,24 @@ def _prepare(
             problems.append(BadInput(file.name, None, None, f"cannot be read: {error}"))
         paths.append(target)
     return paths, problems
+
+
+def _prepare_focus(
+    file: InputFile,
+    target: Path,
+    copy: Path,
+    con: duckdb.DuckDBPyConnection,
+    window: TimeWindow,
+) -> list[BadInput]:
+    """A FOCUS file as newline-delimited JSON of standard rows at `target` (a Parquet
+    file goes through a JSON copy first); its problems, found row by row."""
+    with target.open("w", encoding="utf-8") as out:
+        if file.format == "csv":
+            return _csv_to_json(file, out, window, shapes.FOCUS)
+        if file.format == "parquet":
+            _parquet_to_json(file, copy, con)
+            return _focus_to_json(file, copy, out, window, unit="row")
+        return _focus_to_json(file, file.path, out, window)
 
 
 # --- The working folder ------------------------------------------------------------------
@@ -381,7 +467,9 @@ def _sql_list(values: Iterable[str]) -> str:
     return ", ".join("'" + value.replace("'", "''") + "'" for value in sorted(values))
 
 
-def _query(paths: list[Path], time_zone: str, window: TimeWindow) -> str:
+def _query(
+    paths: list[Path], time_zone: str, window: TimeWindow, shape: str = shapes.STANDARD
+) -> str:
     """One scan: rows -> daily facts. Values are cast once; a row whose cast fails or whose
     times fall outside `window` counts in `bad_rows`, and Python checks the group keys
     (currency, month, ids, labels), so the expensive checks run per fact, not per row."""
@@ -394,6 +482,11 @@ def _query(paths: list[Path], time_zone: str, window: TimeWindow) -> str:
     # Labels as JSON text, in the export's order: sorting a list per row costs a second
     # a million rows; Python reads each distinct text once and puts its pairs in order.
     labels = "to_json(coalesce({0}, []))"
+    # The resource's global name (unique), else its name; a standard export has none.
+    resource = "''" if shape == shapes.STANDARD else (
+        "left(coalesce(nullif(resource.global_name, ''), nullif(resource.name, ''), ''), "
+        f"{RESOURCE_LENGTH})"
+    )  # fmt: skip
     return f"""
     WITH rows AS (
         SELECT
@@ -412,6 +505,7 @@ def _query(paths: list[Path], time_zone: str, window: TimeWindow) -> str:
                 {{'type': coalesce(c.type, 'UNKNOWN'),
                   'amount': TRY_CAST(c.amount AS {DECIMAL})}}) AS credit_values,
             (adjustment_info.id IS NOT NULL OR adjustment_info.type IS NOT NULL) AS corrects,
+            {resource} AS resource_name,
             abs(cost_value) >= 1e15 OR abs(list_value) >= 1e15
               OR (cost_at_list IS NOT NULL AND list_value IS NULL)
               OR (usage.amount IS NOT NULL AND usage_value IS NULL)
@@ -450,6 +544,7 @@ def _query(paths: list[Path], time_zone: str, window: TimeWindow) -> str:
         corrects AS is_correction,
         coalesce(usage.unit, '') AS usage_unit,
         coalesce(usage.pricing_unit, '') AS pricing_unit,
+        resource_name AS resource,
         sum(cost_value) AS cost,
         sum(list_value) AS cost_at_list,
         sum(usage_value) AS usage_amount,
@@ -468,7 +563,7 @@ def _query(paths: list[Path], time_zone: str, window: TimeWindow) -> str:
 GROUP_TEXT = (
     "billing_account_id", "project_id", "project_name", "project_number", "project_ancestry",
     "service_id", "service_description", "sku_id", "sku_description", "location", "region",
-    "cost_type", "usage_unit", "pricing_unit",
+    "cost_type", "usage_unit", "pricing_unit", "resource",
 )  # fmt: skip
 
 
@@ -548,12 +643,20 @@ def _watch(con: duckdb.DuckDBPyConnection, progress: Progress | None) -> Callabl
     return stop
 
 
-def aggregate_files(files: list[InputFile], *, progress: Progress | None = None) -> Aggregate:
-    """Read every file and group its rows into daily facts; raise BadFiles on any problem."""
+def aggregate_files(
+    files: list[InputFile], *, shape: str | None = None, progress: Progress | None = None
+) -> Aggregate:
+    """Read every file and group its rows into daily facts; raise BadFiles on any problem.
+    `shape` is the export's (cost.billing.shapes), or None to tell it from the files."""
     window = data_window()
     with _workdir() as folder:
         con = _connect(folder / "spill")
-        paths, problems = _prepare(files, folder, con, window)
+        try:
+            shape = shapes.choose([(file.name, first_columns(file, con)) for file in files], shape)
+        except shapes.WrongShape as wrong:
+            con.close()
+            raise BadFiles(wrong.problems) from None
+        paths, problems = _prepare(files, folder, con, window, shape)
         if problems:
             con.close()
             raise BadFiles(problems[:MAX_ERRORS])
@@ -562,7 +665,7 @@ def aggregate_files(files: list[InputFile], *, progress: Progress | None = None)
         rows_read, valid = 0, True
         try:
             time_zone = settings.QUARTERDECK_BILLING_TIME_ZONE
-            result = con.execute(_query(paths, time_zone, window))
+            result = con.execute(_query(paths, time_zone, window, shape))
             columns = [column[0] for column in result.description]
             # Batches, straight into compact DailyFacts: a year of an account is tens of
             # thousands of facts, and three copies of them would double peak memory.
@@ -586,15 +689,18 @@ def aggregate_files(files: list[InputFile], *, progress: Progress | None = None)
         except duckdb.Error as error:
             # DuckDB's reader refuses a line of about twice maximum_object_size and more:
             # the Python pass then finds it, over MAX_LINE_BYTES, by file and line.
-            raise BadFiles(
-                _locate(files, paths, window) or [_unplaced(files, error, paths=paths)]
-            ) from None
+            located = [] if shape == shapes.FOCUS else _locate(files, paths, window)
+            raise BadFiles(located or [_unplaced(files, error, paths=paths)]) from None
         finally:
             stop()
             con.close()
         if not valid:
-            raise BadFiles(_locate(files, paths, window) or [_unplaced(files, None)])
-    return Aggregate(facts=list(facts.values()), rows_read=rows_read)
+            located = [] if shape == shapes.FOCUS else _locate(files, paths, window)
+            raise BadFiles(located or [_unplaced(files, None)])
+    found = list(facts.values())
+    if shape != shapes.STANDARD:
+        found = fold_resources(found, keep=settings.QUARTERDECK_RESOURCES_PER_SKU)
+    return Aggregate(facts=found, rows_read=rows_read, shape=shape)
 
 
 def _unplaced(

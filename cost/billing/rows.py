@@ -137,6 +137,7 @@ STORED_TEXT = (
     "billing_account_id", "service.id", "service.description", "sku.id", "sku.description",
     "project.id", "project.name", "project.number", "project.ancestry_numbers",
     "location.location", "location.region", "cost_type", "usage.unit", "usage.pricing_unit",
+    "resource.name", "resource.global_name",
 )  # fmt: skip
 
 
@@ -184,7 +185,7 @@ def check_row(row: object, *, window: TimeWindow) -> list[tuple[str, str]]:
         return [("-", "expected a JSON object")]
     problems = []
     for record in ("service", "sku", "project", "location", "usage", "invoice",
-                   "adjustment_info"):  # fmt: skip
+                   "adjustment_info", "resource"):  # fmt: skip
         if row.get(record) is not None and not isinstance(row[record], dict):
             problems.append((record, f"expected a record, got {type(row[record]).__name__}"))
     for repeated in ("labels", "credits", "project.labels"):

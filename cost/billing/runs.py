@@ -94,17 +94,20 @@ def import_files(
     by: User | None = None,
     by_name: str = "",
     progress: Progress | None = None,
+    shape: str | None = None,
 ) -> ImportRun:
     """Load billing export files into `source_name` (created as a file source if new, and
-    only if the import succeeds)."""
+    only if the import succeeds). `shape` is the export's (cost.billing.shapes: standard,
+    detailed or FOCUS), or None to tell it from the files."""
     source = BillingSource.objects.filter(name=source_name).first()
     if source is None:
         return _import_into_new_source(
-            paths=paths, source_name=source_name, by=by, by_name=by_name, progress=progress
-        )
+            paths=paths, source_name=source_name, by=by, by_name=by_name, progress=progress,
+            shape=shape,
+        )  # fmt: skip
     with holding(source.pk):
         return _import_into(source=source, paths=paths, by=by, by_name=by_name,
-                            progress=progress)  # fmt: skip
+                            progress=progress, shape=shape)  # fmt: skip
 
 
 def _import_into(
@@ -114,6 +117,7 @@ def _import_into(
     by: User | None,
     by_name: str,
     progress: Progress | None,
+    shape: str | None,
 ) -> ImportRun:
     if source.kind != BillingSource.Kind.FILES:
         run = start_run(source=source, by=by, by_name=by_name,
@@ -127,13 +131,14 @@ def _import_into(
         raise fail_run(run, "; ".join(map(str, bad.problems)), bad.problems) from None
     run = start_run(source=source, by=by, by_name=by_name, files=[file.as_json() for file in files])
     try:
-        aggregate = aggregate_files(files, progress=progress)
+        aggregate = aggregate_files(files, shape=shape, progress=progress)
     except BadFiles as bad:
         raise fail_run(run, "; ".join(map(str, bad.problems)), bad.problems) from None
     except Exception as error:
         # Never leave a run "running": whatever went wrong is on the run, and nothing
         # was stored.
         raise fail_run(run, _("could not read the files: %r") % error) from error
+    run.files = _with_shape(run.files, aggregate.shape)
     try:
         return finish_run(
             run=run,
@@ -152,13 +157,14 @@ def _import_into_new_source(
     by: User | None,
     by_name: str,
     progress: Progress | None,
+    shape: str | None,
 ) -> ImportRun:
     """Read first; make the source, the run and the facts in one transaction once the
     files are good. ImportFailed carries no run then: there is no source to hold one."""
     started = timezone.now()
     try:
         files = describe_files(paths)
-        aggregate = aggregate_files(files, progress=progress)
+        aggregate = aggregate_files(files, shape=shape, progress=progress)
     except BadFiles as bad:
         raise ImportFailed(None, bad.problems, "; ".join(map(str, bad.problems))) from None
     except Exception as error:
@@ -173,8 +179,8 @@ def _import_into_new_source(
             if source.kind != BillingSource.Kind.FILES:  # made by a pull meanwhile
                 raise ImportFailed(None, message=_loaded_from_bigquery(source))
             held.append(source.pk)
-            run = start_run(source=source, by=by, by_name=by_name,
-                            files=[file.as_json() for file in files])  # fmt: skip
+            described = _with_shape([file.as_json() for file in files], aggregate.shape)
+            run = start_run(source=source, by=by, by_name=by_name, files=described)
             # The run began when the reading did, not when the storing does.
             ImportRun.objects.filter(pk=run.pk).update(started_at=started)
             run.started_at = started
@@ -192,3 +198,8 @@ def _import_into_new_source(
     finally:
         for source_id in held:
             ImportRun(source_id=source_id).release()
+
+
+def _with_shape(files: list[dict], shape: str) -> list[dict]:
+    """The run's files, each saying which export it was read as."""
+    return [{**file, "shape": shape} for file in files]

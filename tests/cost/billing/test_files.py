@@ -388,7 +388,8 @@ def test_an_import_run_records_its_files_and_months(small_export):
     run = import_files(paths=[small_export], source_name="generated", by_name="cli:tester")
     digest = hashlib.sha256(small_export.read_bytes()).hexdigest()
     assert run.files == [{"name": str(small_export), "format": "json",
-                          "bytes": small_export.stat().st_size, "sha256": digest}]  # fmt: skip
+                          "bytes": small_export.stat().st_size, "sha256": digest,
+                          "shape": "standard"}]  # fmt: skip
     assert [m["month"] for m in run.months] == ["202601", "202602", "202603", "202604"]
     assert run.status == ImportRun.Status.SUCCEEDED
     assert run.facts_written == CostFact.objects.count()
