@@ -32,11 +32,13 @@ from google.cloud import bigquery
 
 from core.times import TimeWindow, data_window
 from cost import google
-from cost.billing.facts import DailyFact, Labels
+from cost.billing import shapes
+from cost.billing.facts import DailyFact, Labels, fold_resources
 from cost.billing.facts import fact_from_row as fact_from_query_row
 from cost.billing.runs import fail_run, finish_run, holding, start_run
 from cost.google import Scanned, byte_cap, describe_error, query_config, run_query
 from cost.models import INVOICE_MONTH, BillingSource, ImportRun
+from cost.models.billing import OTHER_RESOURCES, RESOURCE_LENGTH
 
 # Google's rows for a day keep arriving for several days, and the last hours of a month
 # are billed on the next invoice: 45 days always reaches back into the previous month.
@@ -154,22 +156,113 @@ OUTSIDE_WINDOW = " OR ".join(
 )
 
 
-def export_times_sql(table: ExportTable) -> str:
+# A FOCUS export's columns as the standard export's fields, with the rules of
+# cost.billing.shapes (the mapping and its documentation page are described there):
+# the cost before credits is BilledCost minus the credits, the invoice month is
+# BillingPeriodStart's month on Pacific time, and so on.
+FOCUS_AS_STANDARD = f"""
+  SELECT
+    BillingAccountId AS billing_account_id,
+    STRUCT(x_ServiceId AS id, ServiceName AS description) AS service,
+    STRUCT(IFNULL(NULLIF(SkuId, ''), '{shapes.NO_SKU}') AS id,
+           ChargeDescription AS description) AS sku,
+    ChargePeriodStart AS usage_start_time,
+    ChargePeriodEnd AS usage_end_time,
+    STRUCT(x_Project.Id AS id, x_Project.Number AS number, x_Project.Name AS name,
+           x_Project.AncestryNumbers AS ancestry_numbers,
+           ARRAY(SELECT AS STRUCT pair.Key AS key, pair.Value AS value
+                 FROM UNNEST(x_ProjectLabels) AS pair) AS labels) AS project,
+    ARRAY(SELECT AS STRUCT pair.Key AS key, pair.Value AS value
+          FROM UNNEST(x_Labels) AS pair) AS labels,
+    STRUCT(x_Location AS location, RegionId AS region) AS location,
+    STRUCT(ResourceName AS name, ResourceId AS global_name) AS resource,
+    x_ExportTime AS export_time,
+    BilledCost - IFNULL((SELECT SUM(credit.Amount) FROM UNNEST(x_Credits) AS credit), 0)
+      AS cost,
+    BillingCurrency AS currency,
+    x_CurrencyConversionRate AS currency_conversion_rate,
+    STRUCT(ConsumedQuantity AS amount, ConsumedUnit AS unit,
+           PricingQuantity AS amount_in_pricing_units, PricingUnit AS pricing_unit) AS usage,
+    ARRAY(SELECT AS STRUCT credit.Type AS type, credit.Amount AS amount
+          FROM UNNEST(x_Credits) AS credit) AS credits,
+    STRUCT(FORMAT_TIMESTAMP('%Y%m', BillingPeriodStart, '{shapes.INVOICE_ZONE.key}')
+           AS month) AS invoice,
+    IFNULL(NULLIF(x_CostType, ''),
+           IF(LOWER(ChargeCategory) = 'usage', 'regular', LOWER(ChargeCategory))) AS cost_type,
+    ListCost AS cost_at_list,
+    STRUCT(CAST(NULL AS STRING) AS id,
+           IF(LOWER(ChargeClass) = 'correction', 'CORRECTION', NULL) AS type) AS adjustment_info
+"""  # noqa: S608 - constant text
+
+
+def _rows_of(table: ExportTable, shape: str) -> tuple[str, str]:
+    """(FROM clause, partition condition) reading the export's rows as standard rows."""
+    if shape == shapes.FOCUS:
+        return f"(\n{FOCUS_AS_STANDARD}  FROM {table.sql}\n  WHERE {PARTITION_FILTER}\n)", "TRUE"
+    return table.sql, PARTITION_FILTER
+
+
+# A fact's resource (detailed and FOCUS exports): the global name (unique), else the name.
+RESOURCE = (
+    "SUBSTR(IFNULL(COALESCE(NULLIF(resource.global_name, ''), NULLIF(resource.name, '')), ''), "
+    f"1, {RESOURCE_LENGTH})"
+)
+
+
+# Per invoice month, day, billing account and SKU, the @resources_per_sku resources of
+# the highest cost (ties: by name) keep their name and the others become "(other)": the
+# rule of cost.billing.facts.fold_resources, run in BigQuery so that only bounded facts
+# cross the network.
+RESOURCE_GROUP = "invoice_month, usage_date, billing_account_id, sku_id"
+RESOURCE_RANKS = f"""
+resource_costs AS (
+  SELECT {RESOURCE_GROUP}, resource, SUM(cost) AS resource_cost
+  FROM export_rows
+  WHERE resource != '' AND resource != '{OTHER_RESOURCES}'
+  GROUP BY {RESOURCE_GROUP}, resource
+),
+kept_resources AS (
+  SELECT {RESOURCE_GROUP}, resource
+  FROM (
+    SELECT {RESOURCE_GROUP}, resource,
+      ROW_NUMBER() OVER (PARTITION BY {RESOURCE_GROUP}
+                         ORDER BY resource_cost DESC, resource) AS position
+    FROM resource_costs
+  )
+  WHERE position <= @resources_per_sku
+),
+folded_rows AS (
+  SELECT export_rows.* REPLACE (
+    IF(export_rows.resource = '' OR kept.resource IS NOT NULL, export_rows.resource,
+       '{OTHER_RESOURCES}') AS resource)
+  FROM export_rows
+  LEFT JOIN kept_resources AS kept
+    USING ({RESOURCE_GROUP}, resource)
+),"""  # noqa: S608 - constant text
+
+
+def export_times_sql(table: ExportTable, shape: str = shapes.STANDARD) -> str:
     """Per invoice month, the newest export_time in the recent partitions: two small
     columns of the last weeks, so it costs next to nothing."""
+    rows, partitions = _rows_of(table, shape)
     return f"""
 SELECT invoice.month AS invoice_month, MAX(export_time) AS last_export_time
-FROM {table.sql}
-WHERE {PARTITION_FILTER}
+FROM {rows}
+WHERE {partitions}
 GROUP BY invoice_month
 ORDER BY invoice_month
 """  # noqa: S608 - the table name is validated by ExportTable.parse; values are parameters
 
 
-def daily_facts_sql(table: ExportTable) -> str:
-    """The export's rows of @months grouped into daily facts, credits summed per type."""
+def daily_facts_sql(table: ExportTable, shape: str = shapes.STANDARD) -> str:
+    """The export's rows of @months grouped into daily facts, credits summed per type
+    (and, for a detailed or FOCUS export, by resource, folded to @resources_per_sku per
+    day and SKU)."""
+    fact_key = FACT_KEY
+    if shape != shapes.STANDARD:
+        fact_key = [*FACT_KEY, ("resource", RESOURCE)]
     rows = ",\n    ".join(
-        [f"{expression} AS {name}" for name, expression in FACT_KEY]
+        [f"{expression} AS {name}" for name, expression in fact_key]
         + [f"{exact(column)} AS {name}" for name, column in AMOUNTS]
         + [
             "export_time",
@@ -178,16 +271,20 @@ def daily_facts_sql(table: ExportTable) -> str:
             f"{exact('credit.amount')} AS amount FROM UNNEST(credits) AS credit) AS credits",
         ]
     )
-    keys = ", ".join(name for name, _expression in FACT_KEY)
+    keys = ", ".join(name for name, _expression in fact_key)
     sums = ",\n    ".join(f"SUM({name}) AS {name}" for name, _column in AMOUNTS)
+    source, partitions = _rows_of(table, shape)
+    folding, grouped = ("", "export_rows") if shape == shapes.STANDARD else (
+        RESOURCE_RANKS, "folded_rows"
+    )  # fmt: skip
     return f"""
 WITH export_rows AS (
   SELECT
     {rows}
-  FROM {table.sql}
+  FROM {source}
   WHERE invoice.month IN UNNEST(@months)
-    AND {PARTITION_FILTER}
-),
+    AND {partitions}
+),{folding}
 facts AS (
   SELECT
     {keys},
@@ -196,7 +293,7 @@ facts AS (
     COUNTIF(outside_window) AS rows_outside_window,
     MAX(export_time) AS last_export_time,
     ARRAY_CONCAT_AGG(credits) AS credit_lines
-  FROM export_rows
+  FROM {grouped}
   GROUP BY {keys}
 )
 SELECT
@@ -215,8 +312,16 @@ def _export_times_parameters(since: datetime.datetime) -> list:
     return [bigquery.ScalarQueryParameter("since", "TIMESTAMP", since)]
 
 
-def _daily_facts_parameters(months: list[str], window: TimeWindow) -> list:
+def _daily_facts_parameters(
+    months: list[str], window: TimeWindow, shape: str = shapes.STANDARD
+) -> list:
+    resources = []
+    if shape != shapes.STANDARD:
+        resources = [bigquery.ScalarQueryParameter(
+            "resources_per_sku", "INT64", settings.QUARTERDECK_RESOURCES_PER_SKU
+        )]  # fmt: skip
     return [
+        *resources,
         bigquery.ArrayQueryParameter("months", "STRING", months),
         bigquery.ScalarQueryParameter(
             "time_zone", "STRING", settings.QUARTERDECK_BILLING_TIME_ZONE
@@ -397,6 +502,24 @@ def _table_and_source(
     return table, source
 
 
+def _shape(table: ExportTable, source: BillingSource | None, given: str | None) -> str:
+    """The export's shape: as given, else the source's, else what Google's table name
+    says (gcp_billing_export_resource_v1_..., gcp_billing_export_focus_...), else standard."""
+    if given is not None:
+        if given not in shapes.SHAPES:
+            raise PullFailed(f"--shape must be one of {', '.join(shapes.SHAPES)}, not {given!r}")
+        return given
+    if source is not None and source.table:
+        return source.shape
+    return shapes.shape_of_table(str(table)) or shapes.STANDARD
+
+
+def _keep_shape(source: BillingSource, shape: str) -> None:
+    if source.shape != shape:
+        source.shape = shape
+        source.save(update_fields=["shape"])
+
+
 # --- What the command calls ----------------------------------------------------------------
 
 
@@ -404,6 +527,7 @@ def _table_and_source(
 class Pull:
     run: ImportRun
     table: ExportTable
+    shape: str = shapes.STANDARD
     checked: list[str] = field(default_factory=list)  # months seen in the lookback window
     pulled: list[str] = field(default_factory=list)
     forced: bool = False
@@ -413,6 +537,7 @@ class Pull:
 @dataclass
 class Estimate:
     table: ExportTable
+    shape: str
     months: list[str]
     export_times_bytes: int | None  # None when --months made the first query unnecessary
     daily_facts_bytes: int
@@ -429,19 +554,25 @@ def pull_billing(
     by: User | None = None,
     by_name: str = "",
     now: datetime.datetime | None = None,
+    shape: str | None = None,
 ) -> Pull:
     """Pull the invoice months that changed since the last pull (or exactly `months`)
     from the export table into its billing source; raise PullFailed if anything fails,
-    a fact with a time outside core.times.data_window included."""
+    a fact with a time outside core.times.data_window included. `shape` is the export's
+    (standard, detailed or FOCUS; cost.billing.shapes), or None for the source's own or
+    the one the table's name says."""
     window = data_window()
     forced = _check_months(months, window)
     _check_lookback(lookback_days)
+    export, known = _table_and_source(table, source_name, create=False)
+    chosen = _shape(export, known, shape)
     export, source = _table_and_source(table, source_name, create=True)
     with holding(source.pk):
+        _keep_shape(source, chosen)
         return _pull_into(
             source=source, export=export, forced=forced, window=window,
             lookback_days=lookback_days, project=project, by=by, by_name=by_name,
-            now=now or timezone.now(),
+            now=now or timezone.now(), shape=chosen,
         )  # fmt: skip
 
 
@@ -456,10 +587,11 @@ def _pull_into(
     by: User | None,
     by_name: str,
     now: datetime.datetime,
+    shape: str,
 ) -> Pull:
-    run = start_run(source=source, by=by, by_name=by_name,
-                     files=[{"name": str(export), "format": "bigquery"}])  # fmt: skip
-    pull = Pull(run=run, table=export, forced=forced is not None)
+    described = {"name": str(export), "format": "bigquery", "shape": shape}
+    run = start_run(source=source, by=by, by_name=by_name, files=[described])
+    pull = Pull(run=run, table=export, shape=shape, forced=forced is not None)
     scanned = Scanned()
     try:
         client = google.make_client(project or export.project)
@@ -468,16 +600,21 @@ def _pull_into(
         else:
             since = lookback_since(now, lookback_days)
             config = query_config("export-times", _export_times_parameters(since))
-            times = run_query(client, export_times_sql(export), config, scanned)
+            times = run_query(client, export_times_sql(export, shape), config, scanned)
             pull.checked = sorted(row["invoice_month"] for row in times)
             pull.pulled = changed_months(source, times)
         facts = []
         if pull.pulled:
-            config = query_config("daily-facts", _daily_facts_parameters(pull.pulled, window))
-            rows = run_query(client, daily_facts_sql(export), config, scanned)
+            parameters = _daily_facts_parameters(pull.pulled, window, shape)
+            config = query_config("daily-facts", parameters)
+            rows = run_query(client, daily_facts_sql(export, shape), config, scanned)
             for row in rows:
                 _check_window(row, window)
                 facts.append(fact_from_row(row))
+            if shape != shapes.STANDARD:
+                # BigQuery folded them already; folding again is a no-op that keeps the
+                # bound whatever the query returned.
+                facts = fold_resources(facts, keep=settings.QUARTERDECK_RESOURCES_PER_SKU)
     except (GoogleAPIError, GoogleAuthError) as error:
         raise _failed(run, describe_error(error)) from error
     except OutsideWindow as refused:
@@ -488,7 +625,7 @@ def _pull_into(
         fail_run(run, "interrupted")
         raise
     pull.bytes_billed = scanned.billed
-    run.files = [{"name": str(export), "format": "bigquery", "months": pull.pulled}]
+    run.files = [{**described, "months": pull.pulled}]
     try:
         # The watermarks move with the facts or not at all: a failed store leaves them
         # where they were, so the next pull reads the same months again.
@@ -517,6 +654,7 @@ def estimate_pull(
     lookback_days: int = DEFAULT_LOOKBACK_DAYS,
     project: str | None = None,
     now: datetime.datetime | None = None,
+    shape: str | None = None,
 ) -> Estimate:
     """Dry runs of the queries a pull would make: bytes they would process, nothing billed,
     nothing written. Without `months`, every month the lookback window touches is counted,
@@ -524,7 +662,8 @@ def estimate_pull(
     window = data_window()
     forced = _check_months(months, window)
     _check_lookback(lookback_days)
-    export, _source = _table_and_source(table, source_name, create=False)
+    export, source = _table_and_source(table, source_name, create=False)
+    chosen_shape = _shape(export, source, shape)
     now = now or timezone.now()
     chosen = forced or lookback_months(now, lookback_days)
     scanned_times, scanned_facts = Scanned(), Scanned()
@@ -534,13 +673,16 @@ def estimate_pull(
             since = lookback_since(now, lookback_days)
             config = query_config("export-times", _export_times_parameters(since), dry_run=True)
             # A dry run's job carries its statistics at once; there is no result to wait for.
-            scanned_times.add(client.query(export_times_sql(export), job_config=config))
-        config = query_config("daily-facts", _daily_facts_parameters(chosen, window), dry_run=True)
-        scanned_facts.add(client.query(daily_facts_sql(export), job_config=config))
+            sql = export_times_sql(export, chosen_shape)
+            scanned_times.add(client.query(sql, job_config=config))
+        parameters = _daily_facts_parameters(chosen, window, chosen_shape)
+        config = query_config("daily-facts", parameters, dry_run=True)
+        scanned_facts.add(client.query(daily_facts_sql(export, chosen_shape), job_config=config))
     except (GoogleAPIError, GoogleAuthError) as error:
         raise PullFailed(describe_error(error)) from error
     return Estimate(
         table=export,
+        shape=chosen_shape,
         months=chosen,
         export_times_bytes=None if forced else scanned_times.processed,
         daily_facts_bytes=scanned_facts.processed,

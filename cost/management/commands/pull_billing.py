@@ -4,6 +4,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from cost.billing.pull import DEFAULT_LOOKBACK_DAYS, PullFailed, estimate_pull, pull_billing
+from cost.billing.shapes import SHAPE_NAMES, SHAPES
 from cost.locks import Busy
 
 
@@ -54,6 +55,12 @@ class Command(BaseCommand):
             "(default: the table's project)",
         )
         parser.add_argument(
+            "--shape",
+            choices=SHAPES,
+            help="which export the table is: standard, detailed (with resources) or focus "
+            "(default: the source's, else what the table's name says, else standard)",
+        )
+        parser.add_argument(
             "--dry-run",
             action="store_true",
             help="print the bytes the queries would process; run nothing, write nothing",
@@ -66,6 +73,7 @@ class Command(BaseCommand):
             "months": options["months"],
             "lookback_days": options["lookback_days"],
             "project": options["project"],
+            "shape": options["shape"],
         }
         try:
             if dry_run:
@@ -80,7 +88,10 @@ class Command(BaseCommand):
 
     def _estimate(self, **arguments) -> None:
         estimate = estimate_pull(**arguments)
-        self.stdout.write(f"Dry run on {estimate.table}: nothing billed, nothing written.")
+        self.stdout.write(
+            f"Dry run on {estimate.table} ({SHAPE_NAMES[estimate.shape]}): nothing billed, "
+            "nothing written."
+        )
         if estimate.export_times_bytes is not None:
             self.stdout.write(
                 f"  changed months (last {arguments['lookback_days']} days): "
@@ -102,6 +113,7 @@ class Command(BaseCommand):
         started = time.perf_counter()
         pull = pull_billing(**arguments, by_name=f"cli:{getpass.getuser()}")
         run = pull.run
+        self.stdout.write(f"Reading {pull.table} as the {SHAPE_NAMES[pull.shape]}.")
         if pull.forced:
             self.stdout.write(f"Pulled {', '.join(pull.pulled)} from {pull.table} (forced).")
         else:
