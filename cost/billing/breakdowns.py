@@ -33,9 +33,11 @@ from cost.models import (
     to_decimal,
 )
 
+# "resource": a detailed or FOCUS export's resources (the most costly per day and SKU,
+# the rest as "(other)"; cost.billing.facts.fold_resources); null for a standard export.
 GROUPINGS = (
     "invoice_month", "usage_month", "usage_day", "project", "service", "sku", "region",
-    "cost_type", "team", "roadmap_item", "credit_type",
+    "cost_type", "team", "roadmap_item", "credit_type", "resource",
 )  # fmt: skip
 LABEL_PREFIX = "label:"
 UNALLOCATED = "unallocated"
@@ -185,6 +187,7 @@ def _dimensions(query: Query, daily: bool, prefix: str = "") -> tuple[dict, dict
             "service": "service_id",
             "sku": "sku_id",
             "cost_type": "cost_type",
+            "resource": "resource",
         }.get(name)
         if by is not None and name in ("team", "roadmap_item"):
             if name == "team":
@@ -223,6 +226,8 @@ def _key_value(name: str, raw: Any, row: dict[str, Any], index: int) -> str | No
         return raw.isoformat()
     if name == "region":
         return raw or row.get(f"g{index}_location") or None
+    if name == "resource":
+        return raw or None  # a standard export's facts name no resource
     return str(raw)
 
 

@@ -370,6 +370,15 @@ class ReportRowSerializer(AmountsSerializer):
     roadmap_item = serializers.CharField(required=False, allow_null=True)
     roadmap_item_title = serializers.CharField(required=False, allow_null=True)
     credit_type = serializers.CharField(required=False, allow_null=True)
+    resource = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text=_(
+            "With group_by=resource: the resource's global name (detailed and FOCUS exports), "
+            '"(other)" for the resources beyond the most costly of their day and SKU, null '
+            "where the export names none."
+        ),
+    )
 
 
 class ReportSerializer(serializers.Serializer):
