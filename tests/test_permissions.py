@@ -120,6 +120,7 @@ API_ROUTES = [
     ("api-docs", None, "get", EVERY_ROLE),
     ("roadmap-item-list", None, "get", PLANNERS),
     ("roadmap-item-detail", "item", "get", PLANNERS),
+    ("roadmap-item-benefit", "item", "get", PLANNERS),
     ("quarter-list", None, "get", PLANNERS),
     ("quarter-detail", "quarter", "get", PLANNERS),
     ("cost-report", None, "get", PLANNERS),

@@ -131,6 +131,10 @@ class Adoption:
         return self.days_to_people(MILESTONES[1])
 
     @property
+    def table_names(self) -> list[str]:
+        return [table.full_name for table in self.tables]
+
+    @property
     def interviewed_share(self) -> Decimal | None:
         """Share of the interviewed teams that query the tables, 0 to 1 (None: none)."""
         if not self.interviewed_teams:
@@ -255,8 +259,21 @@ class Retirement:
     flagged: list[FlaggedRead]  # empty unless the target date has come
 
     @property
+    def table_names(self) -> list[str]:
+        return [table.full_name for table in self.tables]
+
+    @property
     def readers_left(self) -> int:
         return len(self.remaining)
+
+    @property
+    def week_rows(self) -> list[tuple[ReadersWeek, list[int]]]:
+        """Per week: the week over all the tables, and each table's readers (per_table
+        order), for a table of weeks by table."""
+        return [
+            (week, [table.weeks[index].readers for table in self.per_table])
+            for index, week in enumerate(self.weeks)
+        ]
 
 
 def _retirement(
@@ -752,9 +769,10 @@ def shows_benefit(item: RoadmapItem, build_on_count: int) -> bool:
 def benefit_of_items(
     *, items: Sequence[RoadmapItem], as_of: datetime.date
 ) -> dict[int, ItemBenefit]:
-    """The realised benefit of each item, by id, as of the UTC day `as_of`. Nine queries,
-    whatever the number of items: their tables, their interviews' teams, the job usage
-    of all their tables (four), the job runtimes (two) and the allocated billing cost."""
+    """The realised benefit of each item, by id, as of the UTC day `as_of`. At most nine
+    queries, whatever the number of items: their tables, their interviews' teams, the job
+    usage of all their tables (four), the job runtimes (two) and the allocated billing
+    cost (none of the last when no table or no delivered item needs them)."""
     item_ids = [item.pk for item in items]
     links = list(ItemTable.objects.filter(item_id__in=item_ids).select_related("table"))
     tables: dict[int, dict[str, list[BigQueryTable]]] = defaultdict(lambda: defaultdict(list))

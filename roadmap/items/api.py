@@ -5,6 +5,7 @@ benefit (/api/v1/roadmap-items/) and the quarters with capacity and planned effo
 import re
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 import django_filters
 from django.core.validators import validate_slug
@@ -12,15 +13,24 @@ from django.db.models import Case, F, Prefetch, When
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import viewsets
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
 
-from core.api import RefuseUnknownParameters
+from core.api import DayParameter, RefuseUnknownParameters, parameters
 from core.models import Team
 from core.openapi import StrictLimitOffsetPagination, error_responses
 from core.quarters import QUARTER_SHAPE, validate_exact_quarter_code
 from core.roles import MANAGERS_AND_FINANCE
+from cost.usage.serializers import utc_today
+from roadmap.evidence.benefit import item_benefit
 from roadmap.items.planning import OPEN_STATUSES, planned_weeks_by_quarter
-from roadmap.items.serializers import QuarterSerializer, RoadmapItemSerializer
+from roadmap.items.serializers import (
+    ItemBenefitSerializer,
+    QuarterSerializer,
+    RoadmapItemSerializer,
+)
 from roadmap.models import Quarter, RoadmapItem, TeamCapacity
 
 QUARTER_CODE_PATTERN = f"^{QUARTER_SHAPE}$"
@@ -85,6 +95,16 @@ ITEM_FILTER_PARAMETERS = [
 ITEM_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description=_("The item's id."))
 
 
+class BenefitParameters(serializers.Serializer):
+    as_of = DayParameter(
+        required=False,
+        help_text=_(
+            "Judge as of this UTC day (YYYY-MM-DD): job history and billing after it are left "
+            "out, so the same day gives the same figures. Default: today (UTC)."
+        ),
+    )
+
+
 @extend_schema_view(
     list=extend_schema(
         summary=_("List roadmap items"),
@@ -128,6 +148,36 @@ class RoadmapItemViewSet(RefuseUnknownParameters, viewsets.ReadOnlyModelViewSet)
             .alias(priority=Case(When(status__in=OPEN_STATUSES, then=F("rank"))))
             .order_by(F("priority").asc(nulls_last=True), "id")
         )
+
+    @extend_schema(
+        summary=_("What a delivered item changed"),
+        description=_(
+            "Realised benefit of one item, from the stored job history and billing data: "
+            "adoption per ISO week of the tables it builds on, readers left on the tables it "
+            "retires, BigQuery cost over the 8 weeks before and after delivery (an estimate, "
+            "explained in cost.explanation), hours saved by a measured proxy or null, and "
+            "each declared target met, missed, not yet due or not measured. Any item may be "
+            "asked; one neither done nor in progress has no delivery day and nothing judged. "
+        )
+        + ITEM_ROLES_NOTE,  # type: ignore[operator]  # lazy + lazy works; the stubs want a str
+        parameters=[ITEM_ID, BenefitParameters],
+        responses={200: ItemBenefitSerializer, **error_responses(400, 401, 403, 404, 429)},
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="benefit",
+        # The list's filters and paging are not this endpoint's parameters.
+        filterset_class=None,
+        pagination_class=None,
+        extra_parameters=frozenset({"as_of"}),
+    )
+    def benefit(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # The id and a format suffix come as keyword arguments; get_object reads them.
+        params = parameters(BenefitParameters, request)
+        item = self.get_object()
+        as_of = params.validated_data.get("as_of") or utc_today()
+        return Response(ItemBenefitSerializer(item_benefit(item=item, as_of=as_of)).data)
 
 
 def with_planning(quarters: Sequence[Quarter]) -> Sequence[Quarter]:

@@ -1,12 +1,13 @@
 """What the roadmap API shows of items and quarters. Read-only: the roadmap is drafted in
 the pages, and every figure here is the one the pages show."""
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from core.api import MoneyField
+from roadmap.evidence.benefit import CostSource, Outcome
 from roadmap.items.planning import OPEN_STATUSES
 from roadmap.models import Quarter, RoadmapItem, TeamCapacity
 
@@ -176,3 +177,176 @@ class QuarterSerializer(serializers.ModelSerializer):
         model = Quarter
         fields = ["code", "start_date", "end_date", "capacity", "capacity_weeks", "planned_weeks"]
         read_only_fields = fields
+
+
+# --- Realised benefit (roadmap.evidence.benefit.ItemBenefit and its parts) ---------------
+
+
+def _names(**kwargs: Any) -> "serializers.ListField":
+    return serializers.ListField(child=serializers.CharField(), read_only=True, **kwargs)
+
+
+def _count(**kwargs: Any) -> serializers.IntegerField:
+    return serializers.IntegerField(read_only=True, **kwargs)
+
+
+def _day(**kwargs: Any) -> serializers.DateField:
+    return serializers.DateField(read_only=True, **kwargs)
+
+
+class AdoptionWeekSerializer(serializers.Serializer):
+    week = serializers.CharField(source="label", read_only=True, help_text=_("e.g. 2027-W05"))
+    start = _day(help_text=_("Its Monday."))
+    people = _count()
+    service_accounts = _count()
+    teams = _count(help_text=_("Distinct teams of those people."))
+    queries = _count(help_text=_("By people and service accounts."))
+
+
+class AdoptionSerializer(serializers.Serializer):
+    tables = _names(source="table_names", help_text=_("The tables it builds on."))
+    since = _day(help_text=_("The delivery day; for an item in progress, 8 weeks ago."))
+    until = _day()
+    people = _count(help_text=_("Distinct people (not service accounts) since `since`."))
+    teams = _count()
+    queries = _count()
+    days_to_10_people = _count(
+        allow_null=True, help_text=_("Days from delivery to the 10th person; null until then.")
+    )
+    days_to_50_people = _count(
+        allow_null=True, help_text=_("Days from delivery to the 50th person; null until then.")
+    )
+    interviewed_teams = _names(help_text=_("Teams of the interviews that name the item."))
+    adopting_interviewed_teams = _names(help_text=_("Of those, the teams that query it."))
+    interviewed_share = serializers.DecimalField(
+        max_digits=None, decimal_places=2, read_only=True, allow_null=True,
+        help_text=_("Adopting interviewed teams / interviewed teams; null without interviews."),
+    )  # fmt: skip
+    weeks = AdoptionWeekSerializer(many=True, read_only=True)
+
+
+class ReadersWeekSerializer(serializers.Serializer):
+    week = serializers.CharField(source="label", read_only=True, help_text=_("e.g. 2027-W05"))
+    start = _day(help_text=_("Its Monday."))
+    readers = _count(help_text=_("Distinct users, service accounts included."))
+
+
+class TableReadersSerializer(serializers.Serializer):
+    table = serializers.CharField(source="table.full_name", read_only=True)
+    last_read_on = _day(allow_null=True)
+    weeks = ReadersWeekSerializer(many=True, read_only=True)
+
+
+class RemainingReaderSerializer(serializers.Serializer):
+    email = serializers.CharField(read_only=True)
+    team = serializers.CharField(read_only=True, help_text=_("Empty when in no team."))
+    is_service_account = serializers.BooleanField(read_only=True)
+    last_query_on = _day()
+    queries = _count(help_text=_("In the last 28 days."))
+    tables = _names()
+
+
+class FlaggedReadSerializer(serializers.Serializer):
+    day = _day()
+    email = serializers.CharField(read_only=True)
+    team = serializers.CharField(read_only=True)
+    queries = _count()
+    tables = _names()
+
+
+class RetirementSerializer(serializers.Serializer):
+    tables = _names(source="table_names", help_text=_("The tables it retires."))
+    since = _day()
+    until = _day()
+    target_date = _day(allow_null=True)
+    last_read_on = _day(allow_null=True)
+    last_reader_left_on = _day(
+        allow_null=True,
+        help_text=_(
+            "The day after the last read, once nobody has read the tables for 28 days; "
+            "null while someone has."
+        ),
+    )
+    readers_left = _count(help_text=_("Users who read them in the last 28 days."))
+    weeks = ReadersWeekSerializer(many=True, read_only=True)
+    per_table = TableReadersSerializer(many=True, read_only=True)
+    remaining = RemainingReaderSerializer(many=True, read_only=True)
+    flagged = FlaggedReadSerializer(
+        many=True, read_only=True, help_text=_("Reads on or after the target date.")
+    )
+
+
+class CostWindowSerializer(serializers.Serializer):
+    since = _day()
+    until = _day()
+    total = MoneyField()
+    monthly = MoneyField(help_text=_("total / days x 365 / 12"))
+
+
+class CostChangeSerializer(serializers.Serializer):
+    # A field named like Field.source: the metaclass takes it out of the class, so only
+    # the stubs see the clash.
+    source = serializers.ChoiceField(  # type: ignore[assignment]
+        choices=CostSource.choices, read_only=True, allow_null=True,
+        help_text=_("Where the cost comes from; null when nothing measures it."),
+    )  # fmt: skip
+    before = CostWindowSerializer(read_only=True, allow_null=True)
+    after = CostWindowSerializer(read_only=True, allow_null=True)
+    monthly_change = MoneyField(help_text=_("after.monthly - before.monthly"))
+    declared = MoneyField(help_text=_("The monthly change the item declared."))
+    complete = serializers.BooleanField(read_only=True, help_text=_("The 8 weeks are over."))
+    explanation = serializers.CharField(read_only=True)
+
+
+def _hours(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=None, decimal_places=1, read_only=True, allow_null=True, **kwargs
+    )
+
+
+class HoursSavedSerializer(serializers.Serializer):
+    promised = _hours(help_text=_("Hours per month, as declared."))
+    measured = _hours(help_text=_("Hours per month by the proxy; null when not measured."))
+    reason = serializers.CharField(read_only=True)
+    moved_queries_per_month = _hours()
+    median_before_seconds = serializers.DecimalField(
+        max_digits=None, decimal_places=3, read_only=True, allow_null=True
+    )
+    median_after_seconds = serializers.DecimalField(
+        max_digits=None, decimal_places=3, read_only=True, allow_null=True
+    )
+
+
+class TargetCheckSerializer(serializers.Serializer):
+    # Text, not a choice field: its enum would take the schema name KindEnum from the
+    # data products' kind, renaming theirs for every client.
+    kind = serializers.CharField(
+        read_only=True,
+        help_text=_("adoption, retirement or cost"),
+    )
+    outcome = serializers.ChoiceField(choices=Outcome.choices, read_only=True)
+    due_on = _day(allow_null=True, help_text=_("The day it is judged by."))
+    target = serializers.CharField(read_only=True)
+    result = serializers.CharField(read_only=True)
+
+
+class ItemBenefitSerializer(serializers.Serializer):
+    """What a delivered item changed (roadmap.evidence.benefit), as of a UTC day."""
+
+    item = _count(source="item_id")
+    title = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=RoadmapItem.Status.choices, read_only=True)
+    delivered_on = _day(allow_null=True)
+    quarter = serializers.CharField(
+        read_only=True, allow_null=True, help_text=_("Quarter delivered, e.g. 2027-Q1.")
+    )
+    as_of = _day()
+    outcome = serializers.ChoiceField(
+        choices=Outcome.choices, read_only=True,
+        help_text=_("Over its targets: missed if one is, not yet due if one is, met if all are."),
+    )  # fmt: skip
+    targets = TargetCheckSerializer(many=True, read_only=True)
+    adoption = AdoptionSerializer(read_only=True, allow_null=True)
+    retirement = RetirementSerializer(read_only=True, allow_null=True)
+    cost = CostChangeSerializer(read_only=True)
+    hours = HoursSavedSerializer(read_only=True)

@@ -26,6 +26,7 @@ from roadmap.budgets.rules import (
     exhausted_budgets_of,
     exhausted_items,
 )
+from roadmap.evidence.benefit import item_benefit, shows_benefit
 from roadmap.evidence.tables import item_evidence
 from roadmap.items import scoring
 from roadmap.items.filters import ItemFilter
@@ -212,7 +213,8 @@ class ItemListView(RoleRequiredMixin, TemplateView):
 
 class ItemDetailView(RoleRequiredMixin, TemplateView):
     """Managers: every field of an item, rendered Markdown, its actual BigQuery cost per
-    month, the usage of its tables and its interviews, and its change history."""
+    month, what it changed once delivered (done items, and items in progress that build
+    on tables), the usage of its tables and its interviews, and its change history."""
 
     allowed_roles = MANAGERS
     template_name = "roadmap/items/detail.html"
@@ -224,16 +226,24 @@ class ItemDetailView(RoleRequiredMixin, TemplateView):
             ),
             pk=kwargs["pk"],
         )
+        evidence = item_evidence(item=item, today=timezone.localdate())
+        realised = (
+            # As of today's UTC day, the days of the job history.
+            item_benefit(item=item, as_of=timezone.now().date())
+            if shows_benefit(item, len(evidence.build_on))
+            else None
+        )
         return {
             **super().get_context_data(**kwargs),
             "item": item,
+            "benefit": realised,
             "history": item_history(item),
             # Actual BigQuery cost next to the declared change: one query each, however
             # many facts the rules allocate.
             "cost_months": item_monthly_cost(item_id=item.pk, today=timezone.localdate()),
             "cost_rules": list(item.allocation_rules.select_related("team").order_by("position")),
             "exhausted_budgets": exhausted_budgets_of(item, budget_statuses()),
-            "evidence": item_evidence(item=item, today=timezone.localdate()),
+            "evidence": evidence,
         }
 
 

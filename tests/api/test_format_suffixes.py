@@ -38,17 +38,24 @@ def world() -> dict[str, object]:
     }
 
 
+def detail_actions(viewset) -> list[str]:
+    """The url names of a viewset's extra actions on one object (@action(detail=True))."""
+    return [extra.url_name for extra in viewset.get_extra_actions() if extra.detail]
+
+
 def suffixed_urls(world: dict[str, object]) -> list[tuple[str, str, str]]:
-    """(basename, url, suffix) for every list and detail route of the router."""
+    """(basename, url, suffix) for every list, detail and detail-action route of the
+    router."""
     urls = []
-    for _prefix, _viewset, basename in router.registry:
+    for _prefix, viewset, basename in router.registry:
         for suffix in SUFFIXES:
             urls.append((basename, reverse(f"{basename}-list", kwargs={"format": suffix}), suffix))
             if basename in world:
-                detail = reverse(f"{basename}-detail",
-                                 kwargs={"pk" if basename != "quarter" else "code":
-                                         world[basename], "format": suffix})  # fmt: skip
-                urls.append((basename, detail, suffix))
+                for kind in ["detail", *detail_actions(viewset)]:
+                    url = reverse(f"{basename}-{kind}",
+                                  kwargs={"pk" if basename != "quarter" else "code":
+                                          world[basename], "format": suffix})  # fmt: skip
+                    urls.append((basename, url, suffix))
     return urls
 
 
@@ -63,8 +70,8 @@ def test_the_walk_covers_every_route_of_the_router():
                 names.add(pattern.name)
 
     walk(get_resolver().url_patterns)
-    kinds = ("list", "detail")
-    registered = {f"{name}-{kind}" for _p, _v, name in router.registry for kind in kinds}
+    registered = {f"{name}-{kind}" for _p, viewset, name in router.registry
+                  for kind in ("list", "detail", *detail_actions(viewset))}  # fmt: skip
     # Every suffixed route is a router route (or the API root), and every one is walked.
     assert names - {"api-root"} <= registered
     assert "budget-status-detail" not in names  # a report: list only
