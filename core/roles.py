@@ -14,6 +14,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 from rest_framework.permissions import BasePermission
 
 if TYPE_CHECKING:  # not at run time: rest_framework.views imports this module (settings)
@@ -94,6 +95,10 @@ def roles_context(request: HttpRequest) -> dict[str, Any]:
         roles |= set(Role.values)
     return {
         "user_roles": frozenset(roles),
+        # The header's "Manager, Reviewer", in the reader's language (マネージャー、レビュアー).
+        "user_role_labels": pgettext("between the items of a list", ", ").join(
+            str(Role(role).label) for role in sorted(roles) if role in Role.values
+        ),
         "is_manager": Role.MANAGER in roles,
         "is_reviewer": Role.REVIEWER in roles,
         "is_finance": Role.FINANCE in roles,

@@ -189,3 +189,18 @@ def test_each_reviewer_is_emailed_in_their_own_language(django_capture_on_commit
     assert "2026年12月10日" in body["hana@example.com"]
     assert "2027-Q1" in body["paul@example.com"]
     assert "10 Dec 2026" in body["paul@example.com"]
+
+
+def test_the_header_names_the_roles_in_the_readers_language(client):
+    client.force_login(
+        UserFactory(username="mika", first_name="Mika", last_name="Sato", role=Role.REVIEWER)
+    )
+    html = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "<span>Mika Sato · Reviewer</span>" in html
+    # The role's Japanese name comes from the catalogue: whatever it is, not the group name.
+    from django.utils import translation
+
+    with translation.override("ja"):
+        japanese = str(Role.REVIEWER.label)
+    html = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="ja").content.decode()
+    assert f"<span>Mika Sato · {japanese}</span>" in html
