@@ -206,6 +206,7 @@ def test_objects_that_exist_answer_as_the_schema_says(finance_key, roadmap, bill
     for every operation that takes one."""
     existing = {
         "GET /api/v1/roadmap-items/{id}/": {"id": roadmap.pipelines.pk},
+        "GET /api/v1/roadmap-items/{id}/benefit/": {"id": roadmap.retired.pk},  # a done item
         "GET /api/v1/quarters/{code}/": {"code": "2027-Q2"},
         "GET /api/v1/cost-facts/{id}/": {"id": billing.fact.pk},
         "GET /api/v1/imports/{id}/": {"id": billing.run.pk},
