@@ -167,3 +167,16 @@ def test_managers_and_finance_may_read_it_and_no_one_else(world, role, status):
     anonymous = APIClient().get(benefit_url(world["main"]))
     assert anonymous.status_code == 401
     assert anonymous["WWW-Authenticate"] == "Token"
+
+
+@pytest.mark.parametrize("role", [Role.REVIEWER, Role.FINANCE, None])
+def test_only_managers_see_the_panel(world, role):
+    url = reverse("roadmap:item-detail", args=[world["main"].pk])
+    client = Client()
+    client.force_login(UserFactory(username=f"p-{role}", role=role))
+    response = client.get(url)
+    assert response.status_code == 403
+    assert b"lee@acme.example" not in response.content
+    anonymous = Client().get(url)
+    assert anonymous.status_code == 302
+    assert anonymous["Location"].startswith(reverse("login"))
