@@ -174,6 +174,7 @@ class JobImportRun(Run):
     class Kind(models.TextChoices):
         FILES = "files", _("Files")
         BIGQUERY = "bigquery", _("BigQuery")
+        USAGE = "usage", _("BigQuery, summed there")
 
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     location = models.CharField(_("region"), max_length=64, blank=True)
@@ -188,6 +189,12 @@ class JobImportRun(Run):
     )
     first_day = models.DateField(_("first day"), null=True, blank=True)
     last_day = models.DateField(_("last day"), null=True, blank=True)
+    watermark = models.DateTimeField(
+        _("read up to"),
+        null=True,
+        blank=True,
+        help_text=_("Usage pulls: the jobs created before this time were read."),
+    )
 
     objects = JobImportRunQuerySet.as_manager()
 
@@ -321,6 +328,17 @@ class JobUsageDay(models.Model):
     slot_ms = models.BigIntegerField(_("slot-ms"), default=0)
     cost_nanos = models.BigIntegerField(_("allocated cost (USD billionths)"), default=0)
     last_seen = models.DateTimeField(_("last job"))
+    # A raw INSERT (cost.usage.runs.rebuild_usage_days) leaves it out: a database default.
+    location = models.CharField(
+        _("summed in region"),
+        max_length=64,
+        blank=True,
+        db_default="",
+        help_text=_(
+            "Set when BigQuery summed the day (pull_usage): the region it was read from. "
+            "Blank when the day was summed from the jobs stored here."
+        ),
+    )
 
     class Meta:
         ordering = ["day"]

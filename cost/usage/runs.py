@@ -264,7 +264,8 @@ def rebuild_usage_days(days: Iterable[datetime.date]) -> None:
         for day in sorted(set(days)):
             start = datetime.datetime.combine(day, datetime.time(), tzinfo=datetime.UTC)
             end = start + datetime.timedelta(days=1)
-            cursor.execute(f"DELETE FROM {usage} WHERE day = %s", [day])  # noqa: S608
+            # Days BigQuery summed (pull_usage, `location` set) are that pull's to replace.
+            cursor.execute(f"DELETE FROM {usage} WHERE day = %s AND location = ''", [day])  # noqa: S608
             cursor.execute(
                 f"""
                 INSERT INTO {usage} (day, project_id, user_id, table_set_id, queries,
@@ -330,7 +331,9 @@ def _load(run: JobImportRun, items: Iterable[Located | BadInput], *, today: date
     writer = JobWriter(run, run.location)
     # Days before the retention start that were summed already: their jobs are gone, so
     # rows for them cannot be told from new ones and are skipped.
-    closed = set(JobUsageDay.objects.filter(day__lt=first_kept).values_list("day", flat=True))
+    closed = set(
+        JobUsageDay.objects.filter(day__lt=first_kept, location="").values_list("day", flat=True)
+    )
     problems: list[BadInput] = []
     batch: list[JobRow] = []
     read = skipped = 0
