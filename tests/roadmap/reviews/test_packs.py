@@ -449,8 +449,14 @@ def test_no_user_text_reaches_the_markdown_pack_as_raw_html(world):
     product = DataProduct.objects.create(name="<script>alert('product')</script>", slug="p",
                                          incidents_allowed=1)  # fmt: skip
     product.reliability_items.add(first)
-    recorded_incident(timezone.localdate().isoformat(), product,
-                      title="<iframe src=javascript:alert('incident')>")  # fmt: skip
+    # Detected and recorded just now (recorded_incident's "10:00 today, recorded at 11:00" is
+    # still ahead before 11:00, and a pack built now would not show it yet).
+    from roadmap.models import Incident
+
+    incident = Incident.objects.create(title="<iframe src=javascript:alert('incident')>",
+                                       detected_at=timezone.now(), severity="sev2",
+                                       impact="wrong_numbers")  # fmt: skip
+    incident.products.set([product])
     current = opened(ReviewSessionFactory(title="<svg onload=alert('session')>",
                                           quarter=quarter("2027-Q1"), reviewers=[vp]),
                      by=manager)  # fmt: skip
