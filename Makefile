@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-dev.lock | c
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench venv system-packages messages format lock clean
+.PHONY: run test lint bench venv system-packages messages catalogues format lock clean
 
 $(STAMP): pyproject.toml requirements-dev.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ PO_FILES := $(shell find . -path ./$(VENV) -prune -o -path '*/LC_MESSAGES/*.po' 
 MO_FILES := $(PO_FILES:.po=.mo)
 
 messages: $(MO_FILES)
+
+# After adding or changing words: extract them into the Japanese catalogues, translate the
+# new entries, and tests/core/test_catalogue.py checks that none is missing.
+catalogues: venv
+	DEBUG=1 $(BIN)/python manage.py makemessages -l ja --extension html,txt,py,md \
+		--add-location file --no-obsolete
 
 $(MO_FILES): %.mo: %.po
 	@command -v msgfmt >/dev/null || { echo "error: msgfmt not found: install GNU gettext" \

@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# The extensions `make catalogues` extracts from: the Markdown pack is a template too.
+EXTRACT_OPTIONS = ["--extension", "html,txt,py,md", "--add-location=full"]
 # What makemessages scans: everything the product runs (not tests/, bench/, scripts/).
 SOURCES = ["manage.py", "config", "core", "cost", "roadmap", "demo", "templates"]
 LANGUAGE = "ja"
@@ -150,7 +152,7 @@ def extract_now(scratch: Path) -> None:
     environment = {**os.environ, "DEBUG": "1", "PYTHONDONTWRITEBYTECODE": "1"}
     environment.pop("DATABASE_URL", None)  # makemessages opens no database
     subprocess.run(
-        [sys.executable, "manage.py", "makemessages", "-l", LANGUAGE, "--add-location=full"],
+        [sys.executable, "manage.py", "makemessages", "-l", LANGUAGE, *EXTRACT_OPTIONS],
         cwd=scratch,
         env=environment,
         check=True,
