@@ -13,7 +13,7 @@ import datetime
 import io
 import json
 from collections import defaultdict
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -111,10 +111,18 @@ def pacific_month_start(month: str) -> str:
     return f"{start.astimezone(datetime.UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
-def focus_rows() -> list[dict]:
-    """The detailed rows as Google's FOCUS export writes them."""
+def numeric(text: str | None) -> str | None:
+    """A FLOAT64 of the detailed export as the FOCUS export's NUMERIC holds it: nine
+    decimal places, rounded half away from zero."""
+    if text is None:
+        return None
+    return format(Decimal(text).quantize(Decimal("1e-9"), rounding=ROUND_HALF_UP), "f")
+
+
+def focus_rows(detailed: list[dict] | None = None) -> list[dict]:
+    """The detailed rows (by default detailed_rows()) as Google's FOCUS export writes them."""
     rows = []
-    for row in detailed_rows():
+    for row in detailed_rows() if detailed is None else detailed:
         credits = row["credits"]
         billed = Decimal(row["cost"]) + sum((Decimal(c["amount"]) for c in credits), Decimal(0))
         month = row["invoice"]["month"]
@@ -130,11 +138,11 @@ def focus_rows() -> list[dict]:
             "ChargeDescription": row["sku"]["description"],
             "ChargePeriodStart": row["usage_start_time"],
             "ChargePeriodEnd": row["usage_end_time"],
-            "ConsumedQuantity": row["usage"]["amount"],
+            "ConsumedQuantity": numeric(row["usage"]["amount"]),
             "ConsumedUnit": row["usage"]["unit"],
             "EffectiveCost": format(billed, "f"),
             "ListCost": row.get("cost_at_list"),
-            "PricingQuantity": row["usage"]["amount_in_pricing_units"],
+            "PricingQuantity": numeric(row["usage"]["amount_in_pricing_units"]),
             "PricingUnit": row["usage"]["pricing_unit"],
             "ProviderName": "Google Cloud",
             "RegionId": row["location"].get("region"),
