@@ -8,16 +8,22 @@ JobUsageDay rows must be equal. Only the Google client is fake, at cost.google.m
 """
 
 import datetime
+import io
 import json
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+from google.api_core.exceptions import Forbidden
 
-from cost.models import JobUsageDay, TableSetMember
+import cost.google
+from cost.models import BigQueryJob, JobImportRun, JobUsageDay, TableSetMember
 from cost.usage.pushdown import UsageRow, UsageSource, usage_parameters, usage_sql
+from cost.usage.pushdown_pull import pull_usage, usage_window
 from cost.usage.runs import import_job_files
-from tests.cost.usage.bigquery_on_duckdb import Jobs, utc
+from tests.cost.usage.bigquery_on_duckdb import FakeBigQuery, Jobs, utc
 
 pytestmark = pytest.mark.django_db
 
@@ -236,3 +242,192 @@ def test_the_sql_holds_no_value_only_parameters() -> None:
         assert value not in sql
     for name in ("@start", "@end", "@projects", "@tib_price_nanos", "@reservations"):
         assert name in sql
+
+
+# --- pull_usage, end to end, with the client replaced at cost.google.make_client -----------
+
+
+@pytest.fixture
+def bigquery(monkeypatch: pytest.MonkeyPatch) -> FakeBigQuery:
+    jobs = Jobs()
+    fake = FakeBigQuery(jobs)
+    monkeypatch.setattr(cost.google, "make_client", fake.client)
+    return fake
+
+
+def shifted(rows: list[dict], *, days_back: int = 3) -> list[dict]:
+    """The rows moved by whole days so that their first day is `days_back` days before
+    today: the command reads up to the clock's now."""
+    first = datetime.datetime.combine(
+        timezone.now().date() - datetime.timedelta(days=days_back), datetime.time(), UTC
+    )
+    delta = first - utc("2026-11-28 00:00:00")
+    times = ("creation_time", "start_time", "end_time")
+    return [row | {name: row[name] + delta for name in times if row.get(name)} for row in rows]
+
+
+def asia_jobs() -> list[dict]:
+    # 1 TiB at asia-northeast1's 7.5 USD per TiB.
+    sales = tbl("acme-tokyo", "jp", "sales")
+    return [job("t1", "2026-11-29 15:00:00", project_id="acme-tokyo",
+                user_email="kei@acme.example", principal_subject="user:kei@acme.example",
+                total_bytes_billed=2**40, referenced_tables=[sales])]  # fmt: skip
+
+
+def command(*args: str) -> str:
+    out = io.StringIO()
+    call_command("pull_usage", *args, stdout=out)
+    return out.getvalue()
+
+
+def usage_by_location() -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for location in JobUsageDay.objects.values_list("location", flat=True):
+        counts[location] = counts.get(location, 0) + 1
+    return counts
+
+
+def test_command_pulls_two_regions_and_stores_only_daily_rows(bigquery, settings) -> None:
+    bigquery.jobs.add("region-us", shifted(constructed_jobs()))
+    bigquery.jobs.add("region-asia-northeast1", shifted(asia_jobs()))
+
+    out = command("--region", "region-us", "--region", "asia-northeast1", "--region", "US",
+                  "--billing-project", "acme-admin")  # fmt: skip
+
+    assert usage_by_location() == {"US": 7, "asia-northeast1": 1}
+    assert BigQueryJob.objects.count() == 0  # no job row unless asked
+    tokyo = JobUsageDay.objects.get(location="asia-northeast1")
+    assert (tokyo.project_id, tokyo.user.email, tokyo.cost_nanos) == (
+        "acme-tokyo",
+        "kei@acme.example",
+        7_500_000_000,
+    )
+    runs = JobImportRun.objects.order_by("id")
+    assert [(r.kind, r.location, r.status) for r in runs] == [
+        ("usage", "US", "succeeded"), ("usage", "asia-northeast1", "succeeded")
+    ]  # fmt: skip
+    assert all(run.watermark is not None for run in runs)
+    assert bigquery.projects == ["acme-admin", "acme-admin"]
+    assert [location for _sql, _config, location in bigquery.queries] == ["US", "asia-northeast1"]
+    _sql, config, _location = bigquery.queries[0]
+    assert config.maximum_bytes_billed == settings.QUARTERDECK_BIGQUERY_MAX_BYTES_BILLED
+    assert "region-us: 7 daily usage rows, 4 table sets" in out
+    assert "region-asia-northeast1: 1 daily usage rows, 1 table sets" in out
+
+
+def test_a_second_pull_rereads_the_day_of_the_watermark_less_six_hours_and_replaces_it(
+    bigquery,
+) -> None:
+    bigquery.jobs.add("region-us", constructed_jobs())
+    source = UsageSource.parse("region-us")
+    first = pull_usage(source=source, billing_project="acme-admin", now=utc("2026-11-30 09:00"))
+    before = {(r.day, r.user.email): r.queries
+              for r in JobUsageDay.objects.filter(day__lt=datetime.date(2026, 11, 30))}  # fmt: skip
+
+    # Meanwhile the running job finished, and another one ran.
+    rows = constructed_jobs()
+    for row in rows:
+        if row["job_id"] == "c1":
+            row.update(state="DONE", total_bytes_billed=GIB, total_bytes_processed=GIB)
+    cy = {"user_email": "cy@acme.example", "principal_subject": "user:cy@acme.example"}
+    rows.append(job("c2", "2026-11-30 10:00:00", project_id="acme-etl", **cy))
+    bigquery.jobs = Jobs()
+    bigquery.jobs.add("region-us", rows)
+    second = pull_usage(source=source, billing_project="acme-admin", now=utc("2026-11-30 12:00"))
+
+    assert first.watermark == utc("2026-11-30 09:00")
+    assert second.watermark == utc("2026-11-30 12:00")
+    assert second.files[0]["since"] == "2026-11-30T00:00:00+00:00"  # 03:00 is the same day
+    assert second.files[0]["incremental"] is True
+    (cy,) = JobUsageDay.objects.filter(day=datetime.date(2026, 11, 30))  # replaced, not doubled
+    assert (cy.queries, cy.bytes_billed) == (2, GIB + 10 * 2**20)
+    after = {(r.day, r.user.email): r.queries
+             for r in JobUsageDay.objects.filter(day__lt=datetime.date(2026, 11, 30))}  # fmt: skip
+    assert after == before
+
+
+def test_a_watermark_just_after_midnight_rereads_the_whole_day_before(bigquery) -> None:
+    bigquery.jobs.add("region-us", constructed_jobs())
+    source = UsageSource.parse("region-us")
+    pull_usage(source=source, billing_project="acme-admin", now=utc("2026-11-29 03:00"))
+
+    window = usage_window(source=source, days=7, now=utc("2026-11-29 05:00"))
+    # 03:00 less 6 hours is 21:00 on the 28th: the 28th is read again from its midnight.
+    assert (window.start, window.incremental) == (utc("2026-11-28 00:00"), True)
+    # Another set of projects in the same region has a watermark of its own.
+    other = usage_window(source=UsageSource.parse("region-us", ["acme-etl"]), days=7,
+                         now=utc("2026-11-29 05:00"))  # fmt: skip
+    assert (other.start, other.incremental) == (utc("2026-11-22 00:00"), False)
+
+
+def test_dry_run_prints_the_bytes_and_the_sql_and_stores_nothing(bigquery) -> None:
+    bigquery.jobs.add("region-us", shifted(constructed_jobs()))
+
+    out = command("--region", "us", "--project", "acme-etl", "--project", "acme-analytics",
+                  "--dry-run")  # fmt: skip
+
+    # The fake scans 10 MiB per view read: two projects' views.
+    assert "20,971,520 bytes processed (dry run; nothing stored)" in out
+    assert "`acme-analytics`.`region-us`.INFORMATION_SCHEMA.JOBS_BY_PROJECT" in out
+    assert "GROUP BY day, project_id, user_name, table_key" in out
+    ((_sql, config, _location),) = bigquery.queries
+    assert config.dry_run is True
+    assert bigquery.projects == ["acme-analytics"]  # the first project, sorted
+    assert JobImportRun.objects.count() == JobUsageDay.objects.count() == 0
+
+
+def test_keep_jobs_keeps_the_most_expensive_queries_of_each_day(bigquery) -> None:
+    bigquery.jobs.add("region-us", shifted(constructed_jobs()))
+    args = ("--region", "region-us", "--billing-project", "acme-admin", "--keep-jobs", "1")
+
+    out = command(*args)
+    command(*args)  # a second pull replaces them
+
+    # 28th: a1 (4 GiB) over s1 (3 GiB); 29th: e1 (2 slot-hours); 30th: c1 alone.
+    kept = BigQueryJob.objects.order_by("creation_time")
+    assert [job.job_id for job in kept] == ["a1", "e1", "c1"]
+    assert [job.cost_nanos for job in kept] == [24_414_062, 120_000_000, 0]
+    assert kept[0].query_hash == ""  # JOBS_BY_ORGANIZATION holds no query text
+    assert usage_by_location() == {"US": 7}
+    assert "3 expensive jobs kept" in out
+
+
+def test_a_bad_region_is_refused_before_anything_is_asked(bigquery) -> None:
+    with pytest.raises(CommandError, match="'us central' is not a BigQuery region"):
+        command("--region", "region-us", "--region", "us central", "--billing-project", "acme-x1")
+
+    with pytest.raises(CommandError, match=r"organisation-wide pull .* needs --billing-project"):
+        command("--region", "region-us")
+
+    assert bigquery.queries == []
+    assert JobImportRun.objects.count() == 0
+
+
+def test_nothing_of_a_region_is_written_when_it_fails(bigquery) -> None:
+    bigquery.jobs.add("region-us", shifted(constructed_jobs()))
+    # The Tokyo jobs: one whose job id no database column holds, found while storing.
+    bad = shifted(asia_jobs())[0] | {"job_id": "x" * 1100}
+    bigquery.jobs.add("region-asia-northeast1", [bad])
+
+    with pytest.raises(CommandError, match="asia-northeast1: nothing of this region was stored"):
+        command("--region", "us", "--region", "asia-northeast1", "--billing-project",
+                "acme-admin", "--keep-jobs", "5")  # fmt: skip
+
+    assert usage_by_location() == {"US": 7}  # the first region's pull stands
+    runs = JobImportRun.objects.order_by("id")
+    assert [(r.location, r.status) for r in runs] == [("US", "succeeded"),
+                                                      ("asia-northeast1", "failed")]  # fmt: skip
+    assert "longer than 1024 characters" in runs[1].error
+    assert not BigQueryJob.objects.filter(location="asia-northeast1").exists()
+
+
+def test_google_refusing_a_region_fails_its_run_with_the_advice(bigquery) -> None:
+    bigquery.jobs.add("region-us", shifted(constructed_jobs()))
+    bigquery.failing["US"] = Forbidden("Access Denied: jobs.listAll")
+
+    with pytest.raises(CommandError, match=r"bigquery\.jobs\.listAll"):
+        command("--region", "us", "--billing-project", "acme-admin")
+
+    (run,) = JobImportRun.objects.all()
+    assert run.status == "failed"
+    assert JobUsageDay.objects.count() == 0
