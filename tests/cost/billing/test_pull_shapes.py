@@ -343,12 +343,13 @@ def _utc_offsets(value: object) -> object:
     return value
 
 
-@pytest.mark.parametrize("shape", ["detailed", "focus"])
+@pytest.mark.parametrize("shape", ["standard", "detailed", "focus"])
 def test_the_pushed_down_sql_run_on_duckdb_stores_the_file_import_facts(
     shape: str, monkeypatch: pytest.MonkeyPatch, settings: Settings, tmp_path: Path
 ) -> None:
-    """The detailed and the FOCUS query, as sent to BigQuery, resources folded in SQL (two
-    per day and SKU), give the facts the file import of the same rows stores."""
+    """The standard, detailed and FOCUS queries, as sent to BigQuery, resources folded in
+    SQL (two per day and SKU), give the facts the file import of the same rows stores,
+    and the same totals."""
     settings.QUARTERDECK_RESOURCES_PER_SKU = 2
     rows = with_list_cost(detailed_rows())
     # The four BigQuery Analysis rows as four jobs of 9 November (11:00 on, Pacific time).
@@ -360,10 +361,15 @@ def test_the_pushed_down_sql_run_on_duckdb_stores_the_file_import_facts(
         row["usage_end_time"] = f"2020-11-09 {20 + hour}:00:00 UTC"
         row["cost"] = row["cost_at_list"] = amount
         row["resource"] = {"name": job, "global_name": f"//bigquery.googleapis.com/jobs/{job}"}
-    exported = rows if shape == "detailed" else focus_rows(rows)
-    table = ExportTable.parse(DETAILED if shape == "detailed" else FOCUS)
-    load_table(DETAILED_TABLE if shape == "detailed" else FOCUS_TABLE,
-               [_utc_offsets(row) for row in exported], tmp_path)  # fmt: skip
+    if shape == "focus":
+        exported, table, columns = focus_rows(rows), ExportTable.parse(FOCUS), FOCUS_TABLE
+    else:
+        if shape == "standard":
+            for row in rows:
+                del row["resource"], row["price"]
+        exported, columns = rows, DETAILED_TABLE  # a standard table has no resource: null
+        table = ExportTable.parse(DETAILED if shape == "detailed" else STANDARD)
+    load_table(columns, [_utc_offsets(row) for row in exported], tmp_path)
     fake = BigQueryOnDuckDB(table)
     monkeypatch.setattr(cost.google, "make_client", fake.client)
     import_files(paths=[write_jsonl(tmp_path / "files.jsonl", exported)], source_name="files")
@@ -375,7 +381,13 @@ def test_the_pushed_down_sql_run_on_duckdb_stores_the_file_import_facts(
         CostFact.objects.filter(month__source__name="pulled", sku_description="Analysis")
         .values_list("resource").annotate(total=Sum("cost_nanos"))
     )  # fmt: skip
-    # By hand: c (0.5) and a (0.25) kept; b + d = 0.125 + 0.0625 fold into (other).
+    # By hand: the four jobs cost 0.9375; the Security Command Center rows 0.000032,
+    # the Logging rows 10 x 0.0025, and the credits cancel Security Command Center's.
+    assert totals("pulled") == (Decimal("0.9375") + Decimal("0.025032"), TOTAL_CREDITS, 25)
+    if shape == "standard":
+        assert stored == {"": 937_500_000}
+        return
+    # c (0.5) and a (0.25) kept; b + d = 0.125 + 0.0625 fold into (other).
     assert stored == {
         "//bigquery.googleapis.com/jobs/c": 500_000_000,
         "//bigquery.googleapis.com/jobs/a": 250_000_000,
