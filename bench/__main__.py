@@ -20,7 +20,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-SCENARIOS = ["roadmap", "review", "pack", "billing", "api", "jobs", "item_import", "mixed"]
+SCENARIOS = [
+    "roadmap",
+    "review",
+    "pack",
+    "billing",
+    "api",
+    "jobs",
+    "usage_pull",
+    "item_import",
+    "mixed",
+]
 
 
 def _run_one(database_url: str, label: str, scenario: str) -> list[dict]:

@@ -654,6 +654,7 @@ def item_import(database: str, *, new: int = 4000, edits: int = 1000, runs: int 
 
 from bench.jobs import job_history
 from bench.mixed import mixed_load
+from bench.usage_pull import usage_pull
 
 SCENARIOS: dict[str, Callable[[str], list[dict]]] = {
     "item_import": item_import,
@@ -663,6 +664,7 @@ SCENARIOS: dict[str, Callable[[str], list[dict]]] = {
     "review": review_page,
     "pack": review_pack,
     "jobs": job_history,
+    "usage_pull": usage_pull,
     "mixed": mixed_load,
 }
 
