@@ -196,3 +196,50 @@ def share_curve_svg(
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     return buffer.getvalue()
+
+
+def readers_per_week_svg(
+    weeks: Sequence[tuple[str, int]], *, title: str, y_label: str, empty_text: str,
+    marks: Sequence[tuple[int, str]] = (),
+) -> str:  # fmt: skip
+    """Readers per ISO week as bars (weeks: (label, readers)), the count above each bar,
+    and a dashed guide before the week of each mark ((week index, text): the delivery, the
+    switch-off target). Dark bars on white, grey dashed guides: it reads the same printed
+    in black and white, and a week with no reader is a visible 0."""
+    with matplotlib.rc_context(RC):
+        figure = Figure(figsize=(9.6, 3.2))
+        figure.subplots_adjust(left=0.07, right=0.99, top=0.88, bottom=0.22)
+        axes = figure.add_subplot()
+        if weeks:
+            xs = list(range(len(weeks)))
+            counts = [readers for _label, readers in weeks]
+            axes.bar(xs, counts, color=STYLES[0][0], width=0.7)
+            top = max(max(counts), 1)
+            for x, count in zip(xs, counts, strict=True):
+                axes.text(x, count + top * 0.02, f"{count:,}", ha="center", va="bottom",
+                          fontsize=8, color=INK)  # fmt: skip
+            step = max(1, math.ceil(len(weeks) / 16))  # at most 16 week labels
+            axes.set_xticks(xs[::step], [_plain(label) for label, _n in weeks][::step],
+                            rotation=45, ha="right")  # fmt: skip
+            axes.set_xlim(-0.6, len(weeks) - 0.4)
+            axes.set_ylim(0, top * 1.18)
+            for index, text in marks:
+                if 0 <= index < len(weeks):
+                    axes.axvline(index - 0.5, color="#5c5c5c", linewidth=0.9,
+                                 linestyle=(0, (4, 3)))  # fmt: skip
+                    axes.text(index - 0.45, top * 1.12, _plain(text), fontsize=8,
+                              color=INK, va="top")  # fmt: skip
+            axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+        else:
+            axes.text(0.5, 0.5, _plain(empty_text), transform=axes.transAxes, ha="center",
+                      va="center")  # fmt: skip
+            axes.set_xticks([])
+        axes.set_ylabel(_plain(y_label))
+        axes.grid(axis="y", color="#d9dee5", linewidth=0.6)
+        axes.set_axisbelow(True)
+        for side in ("top", "right"):
+            axes.spines[side].set_visible(False)
+        axes.set_title(_plain(title), loc="left", fontsize=10, fontweight="bold")
+        buffer = io.StringIO()
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
+    return buffer.getvalue()

@@ -48,6 +48,9 @@ ROUTES = [
     ("roadmap:item-tables", "item", "get", MANAGER),
     ("roadmap:item-tables", "item", "post", MANAGER),
     ("roadmap:item-evidence-apply", "item", "post", MANAGER),
+    ("roadmap:item-retirement", "retiring item", "get", MANAGER),
+    ("roadmap:item-retirement-chart", "retiring item", "get", MANAGER),
+    ("roadmap:item-retirement-readers", "retiring item", "get", MANAGER),
     ("roadmap:interview-list", None, "get", MANAGER),
     ("roadmap:interview-create", None, "get", MANAGER),
     ("roadmap:interview-create", None, "post", MANAGER),
@@ -228,6 +231,15 @@ def _change():
     return [session.pk, row.item_key]
 
 
+def _retiring_item() -> int:
+    from roadmap.models import ItemTable
+
+    item = RoadmapItemFactory()
+    legacy = BigQueryTable.objects.create(project_id="acme", dataset_id="old", table_id="sales")
+    ItemTable.objects.create(item=item, table=legacy, role=ItemTable.Role.RETIRE)
+    return item.pk
+
+
 # What each kind of url takes: a new object's id (or, for quarters, code; or a list of
 # arguments).
 OBJECTS = {
@@ -237,6 +249,7 @@ OBJECTS = {
     "change": _change,
     "pack": _pack,
     "item": lambda: RoadmapItemFactory().pk,
+    "retiring item": _retiring_item,
     "run": lambda: ImportRunFactory().pk,
     "rule": lambda: AllocationRule.objects.create(name="Everything", team=TeamFactory()).pk,
     "quarter": lambda: quarter("2027-Q1").code,
@@ -402,6 +415,8 @@ REVIEWER_ROUTES = [
     ("roadmap:item-tables", "item", "get", False),
     ("roadmap:item-tables", "item", "post", False),
     ("roadmap:item-evidence-apply", "item", "post", False),
+    ("roadmap:item-retirement", "retiring item", "get", False),
+    ("roadmap:item-retirement-readers", "retiring item", "get", False),
     ("roadmap:interview-list", None, "get", False),
     ("roadmap:interview-create", None, "get", False),
     ("roadmap:interview-create", None, "post", False),
@@ -428,6 +443,7 @@ def test_invited_reviewers_comment_and_vote_but_change_nothing_else(name, needs,
         "own comment": lambda: [session.pk, add_comment(session=session, author=reviewer,
                                                         body="Mine", kind="concern").pk],
         "item": [row.item_key],
+        "retiring item": lambda: [_retiring_item()],
         "interview": lambda: [_interview()],
         "pack": lambda: _pack(session),
     }[needs]  # fmt: skip

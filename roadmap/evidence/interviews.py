@@ -104,3 +104,14 @@ def interviews_as_of(
         for item_id in sorted(items_of.get(record.history_id, ())):
             found[item_id].append(_words(record, team_names))
     return dict(found)
+
+
+def interviews_by_team(team_names: Iterable[str]) -> dict[str, list[StakeholderInterview]]:
+    """The interviews held with each named team, newest first (one query): on a retirement
+    tracker, what each team that still reads a retired table has already said."""
+    found: dict[str, list[StakeholderInterview]] = defaultdict(list)
+    names = {name for name in team_names if name}
+    interviews = StakeholderInterview.objects.filter(team__name__in=names).select_related("team")
+    for interview in interviews.order_by("-date", "-id"):
+        found[interview.team.name].append(interview)
+    return dict(found)

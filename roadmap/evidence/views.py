@@ -1,10 +1,12 @@
 """Pages of an item's evidence: naming its tables, citing their usage, and the stakeholder
 interviews. Managers only: reviewers read the evidence in the review pack."""
 
+import datetime
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -14,8 +16,11 @@ from django.views import View
 
 from core.models import Team
 from core.roles import MANAGERS, RoleRequiredMixin, signed_in_user
+from core.sheets import csv_text
+from cost.charts import readers_per_week_svg
+from roadmap.evidence.benefit import RemainingReader, Retirement, item_benefit
 from roadmap.evidence.forms import InterviewForm, ItemTablesForm
-from roadmap.evidence.interviews import interview_version, save_interview
+from roadmap.evidence.interviews import interview_version, interviews_by_team, save_interview
 from roadmap.evidence.tables import (
     ChangedMeanwhile,
     NoUsageEvidence,
@@ -217,3 +222,102 @@ class InterviewFormView(RoleRequiredMixin, View):
         else:
             messages.success(request, _("Interview with %s saved.") % saved.team.name)
         return HttpResponseRedirect(f"{reverse('roadmap:interview-list')}#interview-{saved.pk}")
+
+
+# --- Retirement tracker ------------------------------------------------------------------
+
+
+WEEK = datetime.timedelta(days=7)
+
+
+def _retirement(pk: int) -> tuple[RoadmapItem, Retirement]:
+    """The item and the retirement of the tables it retires, as of today's UTC day (the
+    days of the job history); 404 for an item that retires no table."""
+    item = get_object_or_404(RoadmapItem.objects.select_related("team"), pk=pk)
+    retirement = item_benefit(item=item, as_of=timezone.now().date()).retirement
+    if retirement is None:
+        raise Http404(_("This item retires no table."))
+    return item, retirement
+
+
+class ItemRetirementView(RoleRequiredMixin, View):
+    """Managers: the tables an item retires going to zero readers: readers per week, who
+    still reads them by team (the people to talk to next) with the interviews held with
+    each team, reads after the switch-off date, and the list as CSV."""
+
+    allowed_roles = MANAGERS
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        item, retirement = _retirement(pk)
+        by_team: dict[str, list] = {}
+        for reader in retirement.remaining:
+            by_team.setdefault(reader.team, []).append(reader)
+        interviews = interviews_by_team(by_team)
+        teams = [
+            {"name": name, "readers": readers, "interviews": interviews.get(name, [])}
+            for name, readers in sorted(by_team.items(), key=lambda pair: (not pair[0], pair[0]))
+        ]
+        return render(
+            request,
+            "roadmap/evidence/retirement.html",
+            {"item": item, "retirement": retirement, "teams": teams},
+        )
+
+
+class ItemRetirementChartView(RoleRequiredMixin, View):
+    """Managers: readers per week of the tables an item retires, as SVG."""
+
+    allowed_roles = MANAGERS
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        item, retirement = _retirement(pk)
+        marks = []
+        for day, text in (
+            (item.delivered_on, _("delivered")),
+            (retirement.target_date, _("switch-off target")),
+        ):
+            if day is not None:
+                week_of_day = (
+                    n for n, week in enumerate(retirement.weeks) if day < week.start + WEEK
+                )
+                index = next(week_of_day, None)
+                if index is not None:
+                    marks.append((index, text))
+        svg = readers_per_week_svg(
+            [(week.label, week.readers) for week in retirement.weeks],
+            title=_("Readers of the retired tables, per ISO week"),
+            y_label=_("Readers"),
+            empty_text=_("The job history has no day in this period."),
+            marks=marks,
+        )
+        return HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
+
+
+def _reader_row(reader: RemainingReader, interviews: dict) -> list[object]:
+    last = interviews[reader.team][0].date.isoformat() if reader.team in interviews else ""
+    account = _("yes") if reader.is_service_account else _("no")
+    tables = " ".join(reader.tables)
+    return [reader.team, reader.email, account, reader.last_query_on.isoformat(),
+            reader.queries, tables, last]  # fmt: skip
+
+
+class ItemRetirementReadersView(RoleRequiredMixin, View):
+    """Managers: the readers still reading the tables an item retires, as CSV: the next
+    interview list."""
+
+    allowed_roles = MANAGERS
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        item, retirement = _retirement(pk)
+        interviews = interviews_by_team(reader.team for reader in retirement.remaining)
+        header = [
+            _("Team"), _("User"), _("Service account"), _("Last query (UTC day)"),
+            _("Queries in the last 28 days"), _("Retired tables read"), _("Last interview"),
+        ]  # fmt: skip
+        remaining = sorted(retirement.remaining, key=lambda r: (r.team, r.email))
+        rows = (_reader_row(reader, interviews) for reader in remaining)
+        response = HttpResponse(csv_text(header, rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="item-{item.pk}-remaining-readers.csv"'
+        )
+        return response
