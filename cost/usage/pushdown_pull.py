@@ -95,7 +95,8 @@ def usage_window(*, source: UsageSource, days: int, now: datetime.datetime) -> W
         return Window(lookback_since(now, days), now, incremental=False)
     resume = (previous.watermark - JOBS_OVERLAP).astimezone(datetime.UTC)
     start = datetime.datetime.combine(resume.date(), datetime.time(), tzinfo=datetime.UTC)
-    return Window(start, now, incremental=True)
+    # Never replace a day JOBS may have pruned (it keeps 180 days): its stored rows stand.
+    return Window(max(start, lookback_since(now, JOBS_MAX_DAYS - 1)), now, incremental=True)
 
 
 def check_days(days: int) -> None:

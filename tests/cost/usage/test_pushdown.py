@@ -360,6 +360,17 @@ def test_a_watermark_just_after_midnight_rereads_the_whole_day_before(bigquery) 
     assert (other.start, other.incremental) == (utc("2026-11-22 00:00"), False)
 
 
+def test_an_old_watermark_rereads_no_day_the_jobs_view_has_pruned(bigquery) -> None:
+    bigquery.jobs.add("region-us", constructed_jobs())
+    source = UsageSource.parse("region-us")
+    pull_usage(source=source, billing_project="acme-admin", now=utc("2026-11-30 09:00"))
+
+    window = usage_window(source=source, days=7, now=utc("2027-07-01 09:00"))
+
+    # INFORMATION_SCHEMA.JOBS keeps 180 days: the read starts 179 days back.
+    assert window.start == utc("2027-01-03 00:00")
+
+
 def test_dry_run_prints_the_bytes_and_the_sql_and_stores_nothing(bigquery) -> None:
     bigquery.jobs.add("region-us", shifted(constructed_jobs()))
 
