@@ -15,10 +15,12 @@ its table of contents, the items grouped by theme, and three filters (`?show=`):
 Any other value shows every item and is reported back as `unknown_filter`.
 """
 
+import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import User
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -31,6 +33,7 @@ from roadmap.models import (
     ReviewItem,
     ReviewSession,
 )
+from roadmap.reviews.deliveries import Deliveries, deliveries_changed
 from roadmap.reviews.rules import VoteSummary, is_manager, vote_summaries
 from roadmap.reviews.snapshots import (
     ItemChanges,
@@ -151,6 +154,7 @@ class SessionPage:
     agenda: list[VoteSummary]
     previous_commitments: list[CommitmentCheck]
     record: list[QuarterRecord]
+    deliveries: Deliveries  # what the items delivered since the previous review changed
     open_threads: int
     comment_count: int
     packs: list
@@ -304,6 +308,7 @@ def build_session_page(*, session: ReviewSession, user: User, show: str = "") ->
         else []
     )
     every_commitment = check_commitments(Commitment.objects.select_related("due_quarter"))
+    record = track_record(every_commitment)
     return SessionPage(
         session=session,
         manager=manager,
@@ -314,7 +319,13 @@ def build_session_page(*, session: ReviewSession, user: User, show: str = "") ->
         live_changes=changed_since_snapshot(session) if manager and session.is_frozen else [],
         agenda=[summaries[key] for key in summaries][:10],
         previous_commitments=previous_commitments,
-        record=track_record(every_commitment),
+        record=record,
+        deliveries=deliveries_changed(
+            session=session,
+            previous=previous,
+            as_of=timezone.now().astimezone(datetime.UTC).date(),
+            record=record,
+        ),
         open_threads=sum(1 for c in comments if c.parent_id is None and c.resolved_at is None),
         comment_count=sum(1 for c in comments if not c.is_deleted),
         packs=list(
