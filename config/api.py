@@ -51,6 +51,12 @@ from cost.usage.api import USAGE_API_VIEWS  # noqa: E402
 api_views += USAGE_API_VIEWS
 # --- end usage ---------------------------------------------------------------------------
 
+# --- Realised benefit of the delivered items (Finance and Manager) ----------------------
+from roadmap.evidence.api import BENEFIT_API_VIEWS  # noqa: E402
+
+api_views += BENEFIT_API_VIEWS
+# --- end benefit -------------------------------------------------------------------------
+
 
 def not_found(request, exception):
     """404 as JSON under /api/ (a script asked; the schema says JSON), the page elsewhere."""

@@ -142,6 +142,7 @@ API_ROUTES = [
     ("usage-query-cost", None, "get", PLANNERS),
     ("usage-expensive-queries", None, "get", PLANNERS),
     ("usage-reconciliation", None, "get", PLANNERS),
+    ("benefit-report", None, "get", PLANNERS),
 ]
 ROLES = [Role.MANAGER, Role.REVIEWER, Role.FINANCE, None]
 
