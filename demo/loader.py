@@ -25,6 +25,7 @@ from cost.billing.allocation import reallocate_all
 from cost.billing.runs import import_files
 from cost.models import AllocationRule, BillingSource, JobImportRun, JobUser
 from cost.usage.runs import import_job_files
+from demo.benefit import load_benefit
 from demo.billing_export import generate_rows, write_export
 from demo.budgets import INCIDENTS, PRODUCTS, DemoIncident
 from demo.evidence import load_evidence
@@ -209,6 +210,7 @@ def load_demo(*, today: datetime.date, billing: bool = True) -> DemoResult:
     billing_rows = _load_billing(today=today, teams=teams) if billing else 0
     jobs_imported = _load_job_history(today=today, teams=teams) if billing else 0
     load_evidence(today=today)
+    load_benefit(today=today)  # needs the job history; nothing without it
     if billing_rows:
         # The open review has its pack ready, built on the demo's own billing data, job
         # history and interviews.
