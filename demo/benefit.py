@@ -173,7 +173,8 @@ def _store(
         )
         set_ids[name] = table_set_id([bq_table.pk], TableSet.digest_of([bq_table.pk]))
     now = timezone.now()
-    jobs, usage = [], {}
+    jobs: list[BigQueryJob] = []
+    usage: dict[tuple[datetime.date, int, int], JobUsageDay] = {}
     for person, day, name, queries in plan:
         midnight = datetime.datetime.combine(day, datetime.time(0), datetime.UTC)
         latest = min(86_399, int((now - midnight).total_seconds()) - 600)
