@@ -805,31 +805,54 @@ def benefit_of_items(
         rule_days[row.item_id].append((row.day, row.currency, row.net_nanos))
 
     until = min(as_of, history.history_until) if history.history_until else as_of
+    # Each item looks only at the rows of its own tables: indexed once by table, so the
+    # work grows with the rows, not with rows x items.
+    days_of: dict[int, list[int]] = defaultdict(list)
+    for index, reader_day in enumerate(history.days):
+        for table_id in reader_day.tables:
+            days_of[table_id].append(index)
+    runs_of: dict[int, list[int]] = defaultdict(list)
+    for index, (run_tables, _day, _seconds) in enumerate(runtimes):
+        for table_id in run_tables:
+            runs_of[table_id].append(index)
+
+    def rows_of(index: dict[int, list[int]], table_ids: set[int]) -> list[int]:
+        if len(table_ids) == 1:
+            return index.get(next(iter(table_ids)), [])
+        return sorted({i for table_id in table_ids for i in index.get(table_id, ())})
+
     results = {}
     for item in items:
         delivered_on = delivered.get(item.pk)
         build_on = tuple(tables[item.pk][ItemTable.Role.BUILD_ON])
         retire = tuple(tables[item.pk][ItemTable.Role.RETIRE])
         start = first_day(item)
+        every = {table.pk for table in (*build_on, *retire)}
+        item_history = ReaderHistory(
+            days=[history.days[i] for i in rows_of(days_of, every)],  # still in day order
+            readers=history.readers,
+            history_from=history.history_from,
+            history_until=history.history_until,
+        )
+        item_runtimes = [runtimes[i] for i in rows_of(runs_of, every)]
         adoption = (
-            _adoption(tables=build_on, history=history, since=delivered_on or start,
+            _adoption(tables=build_on, history=item_history, since=delivered_on or start,
                       until=as_of, delivered=delivered_on is not None,
                       interviewed=interviewed[item.pk])
             if build_on else None
         )  # fmt: skip
         retirement = (
-            _retirement(tables=retire, history=history, since=start, until=until,
+            _retirement(tables=retire, history=item_history, since=start, until=until,
                         target=item.retirement_target_date)
             if retire else None
         )  # fmt: skip
-        every = {table.pk for table in (*build_on, *retire)}
         cost = _cost_change(
             item=item,
             delivered_on=delivered_on,
             as_of=as_of,
             rule_days=rule_days[item.pk],
-            usage_days=[d for d in history.days if d.tables & every],
-            history=history,
+            usage_days=item_history.days,
+            history=item_history,
             has_tables=bool(every),
         )
         hours = _hours_saved(
@@ -838,12 +861,12 @@ def benefit_of_items(
             as_of=as_of,
             retire_ids={table.pk for table in retire},
             build_ids={table.pk for table in build_on},
-            history=history,
-            runtimes=runtimes,
+            history=item_history,
+            runtimes=item_runtimes,
         )
         checks = [
             _adoption_target(item, adoption, delivered_on, as_of),
-            _retirement_target(item, retirement, history, as_of),
+            _retirement_target(item, retirement, item_history, as_of),
             _cost_target(cost, delivered_on),
         ]
         results[item.pk] = ItemBenefit(
