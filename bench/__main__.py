@@ -9,6 +9,7 @@ writes bench/results/latest.json.
     python -m bench --only postgres --scenario billing
     python -m bench --scenario item_import       # the CSV import of 5,000 roadmap items
     python -m bench --scenario mixed             # API and item forms at once, on gunicorn
+    python -m bench --only postgres --scenario benefit  # 40 items' realised benefit, 1M jobs
 """
 
 import argparse
@@ -30,6 +31,7 @@ SCENARIOS = [
     "usage_pull",
     "item_import",
     "mixed",
+    "benefit",
 ]
 
 

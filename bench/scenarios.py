@@ -652,6 +652,7 @@ def item_import(database: str, *, new: int = 4000, edits: int = 1000, runs: int 
     return rows
 
 
+from bench.benefit import realised_benefit
 from bench.jobs import job_history
 from bench.mixed import mixed_load
 from bench.usage_pull import usage_pull
@@ -666,6 +667,7 @@ SCENARIOS: dict[str, Callable[[str], list[dict]]] = {
     "jobs": job_history,
     "usage_pull": usage_pull,
     "mixed": mixed_load,
+    "benefit": realised_benefit,
 }
 
 
