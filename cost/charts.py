@@ -243,3 +243,49 @@ def readers_per_week_svg(
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     return buffer.getvalue()
+
+
+def adoption_per_week_svg(
+    weeks: Sequence[tuple[str, int, int]], *, title: str, y_label: str, total_label: str,
+    empty_text: str,
+) -> str:  # fmt: skip
+    """Adoption per ISO week (weeks: (label, people that week, distinct people so far)):
+    dark bars for the week's people with the count above each, and a black dashed line with
+    square markers for the people so far, so that the two read apart printed in black and
+    white; beside readers_per_week_svg, whose axes and labels it shares."""
+    with matplotlib.rc_context(RC):
+        figure = Figure(figsize=(9.6, 3.2))
+        figure.subplots_adjust(left=0.07, right=0.99, top=0.88, bottom=0.22)
+        axes = figure.add_subplot()
+        if weeks:
+            xs = list(range(len(weeks)))
+            counts = [people for _label, people, _total in weeks]
+            totals = [total for _label, _people, total in weeks]
+            axes.bar(xs, counts, color=STYLES[1][0], hatch=STYLES[1][1], edgecolor=INK,
+                     linewidth=0.6, width=0.7, label=_plain(y_label))  # fmt: skip
+            axes.plot(xs, totals, color=INK, linewidth=1.2, linestyle=(0, (4, 2)), marker="s",
+                      markersize=3.5, label=_plain(total_label))  # fmt: skip
+            top = max(max(totals), max(counts), 1)
+            for x, count in zip(xs, counts, strict=True):
+                axes.text(x, count + top * 0.02, f"{count:,}", ha="center", va="bottom",
+                          fontsize=8, color=INK)  # fmt: skip
+            step = max(1, math.ceil(len(weeks) / 16))  # at most 16 week labels
+            axes.set_xticks(xs[::step], [_plain(label) for label, _n, _t in weeks][::step],
+                            rotation=45, ha="right")  # fmt: skip
+            axes.set_xlim(-0.6, len(weeks) - 0.4)
+            axes.set_ylim(0, top * 1.18)
+            axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+            axes.legend(loc="upper left", frameon=False, fontsize=8)
+        else:
+            axes.text(0.5, 0.5, _plain(empty_text), transform=axes.transAxes, ha="center",
+                      va="center")  # fmt: skip
+            axes.set_xticks([])
+        axes.set_ylabel(_plain(y_label))
+        axes.grid(axis="y", color="#d9dee5", linewidth=0.6)
+        axes.set_axisbelow(True)
+        for side in ("top", "right"):
+            axes.spines[side].set_visible(False)
+        axes.set_title(_plain(title), loc="left", fontsize=10, fontweight="bold")
+        buffer = io.StringIO()
+        figure.savefig(buffer, format="svg", metadata={"Date": None})
+    return buffer.getvalue()

@@ -9,6 +9,18 @@ every person and team by the name they had then. Rebuilt for the same moment it 
 same content, and the same content hash (which leaves out only the generation time),
 whatever was edited since. Each cost table names the cost-reports API query that gives its
 figures, and each item its id, so every number can be traced back.
+
+"What last quarter's deliveries changed" (roadmap.reviews.deliveries) is read as of the
+moment's UTC date, over the items as their history had them at the moment (status,
+delivery day, declared targets and changes). Its limit of reproducibility: the job history
+(JobUsageDay, BigQueryJob) is not versioned, and neither are the links of items to the
+tables they build on or retire (ItemTable), so job history imported after the moment for
+days up to it, or a table linked or unlinked since, changes a rebuilt pack's section and
+its content hash. Days after the moment's date are left out of every figure, but not of
+one bound: readers are "left" after 28 quiet days up to the earlier of that date and the
+last day of the whole imported job history (roadmap.evidence.benefit), so a pack built
+while the history ended before its date reads "readers left" over an earlier window than
+a rebuild after later days were imported.
 """
 
 import datetime
@@ -44,7 +56,9 @@ from roadmap.models import (
     Quarter,
     ReviewComment,
     ReviewSession,
+    RoadmapItem,
 )
+from roadmap.reviews.deliveries import Deliveries, deliveries_changed, deliveries_since
 from roadmap.reviews.snapshots import (
     ChangeKind,
     ItemChanges,
@@ -187,6 +201,8 @@ class PackContent:
     # cited, and the interviews that asked for the item.
     evidence: dict[int, str] = field(default_factory=dict)
     interviews: dict[int, ItemInterviews] = field(default_factory=dict)
+    # What the items delivered since the previous review changed, as of the moment's date.
+    deliveries: Deliveries | None = None
 
     @property
     def open_threads(self) -> int:
@@ -345,6 +361,7 @@ def build_content(*, session: ReviewSession, as_of: datetime.datetime) -> PackCo
     owners = [c.owner_id for c in (*previous_commitments, *every)]
     owners += [status.product.owner_id for status in budgets]
     item_ids = [record["id"] for record in records]
+    record = track_record(check_commitments(every, as_of=as_of))
     return PackContent(
         session=session,
         as_of=as_of,
@@ -361,7 +378,7 @@ def build_content(*, session: ReviewSession, as_of: datetime.datetime) -> PackCo
         asked={r["id"]: _asked(r, changed) for r in records},
         cost=cost_section(session=session, as_of=as_of, records=open_records),
         commitments=check_commitments(previous_commitments, as_of=as_of),
-        record=track_record(check_commitments(every, as_of=as_of)),
+        record=record,
         threads=threads,
         budgets=budgets,
         fix_first=dict(exhausted_items(budgets)),
@@ -371,7 +388,30 @@ def build_content(*, session: ReviewSession, as_of: datetime.datetime) -> PackCo
             item_id: ItemInterviews(tuple(words))
             for item_id, words in interviews_as_of(item_ids=item_ids, as_of=as_of).items()
         },
+        deliveries=_deliveries(session, previous, as_of, record),
     )
+
+
+def _deliveries(
+    session: ReviewSession,
+    previous: ReviewSession | None,
+    as_of: datetime.datetime,
+    record: list[QuarterRecord],
+) -> Deliveries:
+    """The section as of the moment's UTC date, over the items as they were at the moment
+    (see the module's docstring for what a rebuild may still change)."""
+    day = as_of.astimezone(datetime.UTC).date()
+    since = deliveries_since(session, previous)
+    # As values, made into items here: a history instance would read the fields the
+    # history leaves out (created_at, updated_at) from the live row, one query per item.
+    kept = [field.attname for field in RoadmapItem._meta.concrete_fields
+            if field.name not in ("created_at", "updated_at")]  # fmt: skip
+    then = RoadmapItem.history.as_of(as_of).filter(
+        status=RoadmapItem.Status.DONE, delivered_on__gte=since, delivered_on__lte=day
+    )
+    items = [RoadmapItem(**values) for values in then.values(*kept)]
+    return deliveries_changed(session=session, previous=previous, as_of=day, record=record,
+                              items=items)  # fmt: skip
 
 
 def _live_quarters(session: ReviewSession) -> list[dict]:

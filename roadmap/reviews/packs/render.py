@@ -15,7 +15,7 @@ from roadmap.models import (
     ReviewPack,
     ReviewSession,
 )
-from roadmap.reviews.packs.charts import pack_charts
+from roadmap.reviews.packs.charts import delivery_charts, pack_charts
 from roadmap.reviews.packs.content import PackContent, build_content
 from roadmap.reviews.packs.slides import render_pptx
 
@@ -25,14 +25,18 @@ def render_html(
     *,
     generated_at: datetime.datetime | None,
     charts: dict[str, str] | None = None,
+    deliveries: dict[int, list[str]] | None = None,
 ) -> str:
     """The pack as one self-contained HTML page (styles and SVG charts inline), made for
-    the screen and for A4 landscape print. `charts`: `pack_charts(content)`, if drawn."""
+    the screen and for A4 landscape print. `charts`: `pack_charts(content)`, and
+    `deliveries`: `delivery_charts(content)`, if drawn."""
     charts = pack_charts(content) if charts is None else charts
+    deliveries = delivery_charts(content) if deliveries is None else deliveries
     return render_to_string(
         "roadmap/reviews/packs/pack.html",
-        {"pack": content, "charts": charts, "generated_at": generated_at},
-    )
+        {"pack": content, "charts": charts, "delivery_charts": deliveries,
+         "generated_at": generated_at},
+    )  # fmt: skip
 
 
 def render_markdown(content: PackContent, *, generated_at: datetime.datetime | None) -> str:
@@ -54,11 +58,17 @@ def render_pdf(html: str) -> bytes:
     return weasyprint.HTML(string=html, base_url=None, url_fetcher=no_fetching).write_pdf()
 
 
-def content_hash(content: PackContent, *, charts: dict[str, str] | None = None) -> str:
+def content_hash(
+    content: PackContent,
+    *,
+    charts: dict[str, str] | None = None,
+    deliveries: dict[int, list[str]] | None = None,
+) -> str:
     """SHA-256 of the pack without its generation time: the HTML (every figure, text and
-    chart) and the Markdown. The PDF and the slides are drawn from the same content (the
-    PDF from that HTML, the slides from the same PackContent), so the hash covers them."""
-    html = render_html(content, generated_at=None, charts=charts)
+    chart, the deliveries' section and charts included) and the Markdown. The PDF and the
+    slides are drawn from the same content (the PDF from that HTML, the slides from the
+    same PackContent), so the hash covers them."""
+    html = render_html(content, generated_at=None, charts=charts, deliveries=deliveries)
     body = html + render_markdown(content, generated_at=None)
     return hashlib.sha256(body.encode()).hexdigest()
 
@@ -74,13 +84,14 @@ class BuiltPack:
 
 def render_pack(content: PackContent, *, generated_at: datetime.datetime) -> BuiltPack:
     charts = pack_charts(content)  # drawn once for the page, the hash and the slides
-    html = render_html(content, generated_at=generated_at, charts=charts)
+    deliveries = delivery_charts(content)
+    html = render_html(content, generated_at=generated_at, charts=charts, deliveries=deliveries)
     return BuiltPack(
         html=html,
         markdown=render_markdown(content, generated_at=generated_at),
         pdf=render_pdf(html),
         pptx=render_pptx(content, charts=charts),
-        content_hash=content_hash(content, charts=charts),
+        content_hash=content_hash(content, charts=charts, deliveries=deliveries),
     )
 
 

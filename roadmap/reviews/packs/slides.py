@@ -290,6 +290,86 @@ def _commitment_slides(deck: Deck, content: PackContent) -> None:
                  empty=_("No commitments from a previous review."))  # fmt: skip
 
 
+def _delivery_slides(deck: Deck, content: PackContent) -> None:
+    """What last quarter's deliveries changed: one row per item delivered since the
+    previous review, promised against realised; the charts stay in the HTML and PDF."""
+    deliveries = content.deliveries
+    if deliveries is None:
+        return
+    columns = [
+        Column(_("Item"), 3.0),
+        Column(_("Adoption"), 2.2),
+        Column(_("Readers left"), 2.0),
+        Column(_("BigQuery cost change / month"), 2.2),
+        Column(_("Analyst hours saved / month"), 1.7),
+        Column(_("Targets"), 1.3),
+    ]
+    rows: list[list[Cell]] = []
+    for benefit in deliveries.benefits:
+        adoption, retirement, cost, hours = (
+            benefit.adoption, benefit.retirement, benefit.cost, benefit.hours
+        )  # fmt: skip
+        if retirement is None:
+            left = "—"
+        elif retirement.last_reader_left_on is not None:
+            left = _("none: the last reader left on %(day)s") % {
+                "day": retirement.last_reader_left_on.isoformat()
+            }
+        else:
+            left = ngettext(
+                "%(n)s reader in the last 28 days",
+                "%(n)s readers in the last 28 days",
+                retirement.readers_left,
+            ) % {"n": retirement.readers_left}
+        declared = {"declared": signed_money(cost.declared)}
+        cost_text = (
+            _("%(measured)s measured, %(declared)s declared")
+            % {"measured": signed_money(cost.monthly_change), **declared}
+            if cost.monthly_change
+            else _("not measured, %(declared)s declared") % declared
+        )
+        promised = {"promised": number(hours.promised)}
+        hours_text = (
+            _("%(measured)s measured, %(promised)s promised")
+            % {"measured": number(hours.measured), **promised}
+            if hours.measured is not None
+            else _("not measured, %(promised)s promised") % promised
+        )
+        colour = WARN if benefit.outcome == "missed" else INK
+        delivered = benefit.delivered_on.isoformat() if benefit.delivered_on else ""
+        title = [Span(benefit.title, TABLE_SIZE, bold=True),
+                 _muted(f"\n#{benefit.item_id} · {delivered}")]  # fmt: skip
+        rows.append([
+            title,
+            _("%(people)s people in %(teams)s teams, %(queries)s queries") % {
+                "people": number(adoption.people), "teams": number(adoption.teams),
+                "queries": number(adoption.queries),
+            } if adoption is not None else "—",
+            left,
+            cost_text,
+            hours_text,
+            [Span(benefit.outcome_label, TABLE_SIZE, bold=True, colour=colour)],
+        ])  # fmt: skip
+    ratios = [
+        _("%(quarter)s: %(benefit)s realised, %(kept)s kept")
+        % {
+            "quarter": row.quarter,
+            "benefit": f"{round(row.benefit.ratio * 100)} %"
+            if row.benefit.ratio is not None
+            else "—",
+            "kept": f"{round(row.record.ratio * 100)} %"
+            if row.record is not None and row.record.ratio is not None
+            else "—",
+        }
+        for row in deliveries.quarters
+    ]
+    note = _("Realised-benefit and kept-commitment ratios: %(ratios)s") % {
+        "ratios": " · ".join(ratios) or "—"
+    }
+    table_slides(deck, _("What last quarter's deliveries changed"), columns, rows, note=note,
+                 empty=_("No item was delivered since the previous review."))  # fmt: skip
+
+
 def _budget_slides(deck: Deck, content: PackContent) -> None:
     columns = [
         Column(_("Data product"), 3.0),
@@ -462,6 +542,7 @@ def render_pptx(content: PackContent, *, charts: dict[str, str] | None = None) -
     _roadmap_slides(deck, content)
     _cost_slides(deck, content, pack_charts(content) if charts is None else charts)
     _commitment_slides(deck, content)
+    _delivery_slides(deck, content)
     _budget_slides(deck, content)
     _discussion_slides(deck, content)
     session = content.session

@@ -120,6 +120,7 @@ def test_the_table_of_contents_counts_what_the_page_holds(session, people):
         "packs": 0,
         "changes": 1,
         "commitments": 1,
+        "deliveries": 0,  # no item delivered since the previous review
         "disagreements": 2,
         "session-threads": 1,
         "items": 5,

@@ -78,6 +78,7 @@ def test_the_slides_have_a_slide_per_section_and_every_item_title(world):
         "BigQuery cost (1/2)",
         "BigQuery cost (2/2)",
         "Last review's decisions and commitments",
+        "What last quarter's deliveries changed",
         "Error budgets",
         # The one item under discussion: it has an open question.
         f"#1 {JAPANESE_TITLE}",
@@ -86,7 +87,7 @@ def test_the_slides_have_a_slide_per_section_and_every_item_title(world):
     for title in item_titles(session):
         assert title in text
     assert JAPANESE_COMMENT in text
-    assert "Page 9 / 9" in text
+    assert "Page 10 / 10" in text
     # Every run names the CJK font for East Asian text, beside the Latin one.
     runs = [
         run
