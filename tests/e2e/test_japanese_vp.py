@@ -23,7 +23,15 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "browser-test-password"
 # Labels of the journey that must not be left in English on a Japanese page.
-ENGLISH_LEFT = ["Sign out", "Reviews", "Read-only", "Comment on this item", "Change my score"]
+ENGLISH_LEFT = [
+    "Sign out",
+    "Reviews",
+    "Read-only",
+    "Comment on this item",
+    "Change my score",
+    "What last quarter",
+    "No item was delivered",
+]
 
 
 def test_a_japanese_vp_reads_comments_and_scores_in_japanese(
