@@ -21,7 +21,17 @@ def migrate(roadmap_target):
     return executor.loader.project_state(targets).apps
 
 
+@pytest.fixture
+def back_to_the_latest_migrations():
+    """Every app at its latest migration again afterwards: the tests after this one (in
+    the same database) expect the whole schema."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("back_to_the_latest_migrations")
 def test_repeated_incidents_are_numbered_then_the_pair_is_unique():
     apps = migrate(BEFORE)
     Incident = apps.get_model("roadmap", "Incident")
