@@ -39,8 +39,7 @@ catalogues: venv
 		--add-location file --no-obsolete
 
 $(MO_FILES): %.mo: %.po
-	@command -v msgfmt >/dev/null || { echo "error: msgfmt not found: install GNU gettext" \
-		"(make system-packages, or: sudo apt-get install gettext)" >&2; exit 1; }
+	@command -v msgfmt >/dev/null || scripts/system-packages.sh gettext
 	msgfmt --check-format -o $@ $<
 
 run: venv messages

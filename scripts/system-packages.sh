@@ -14,6 +14,9 @@ set -euo pipefail
 PACKAGES=(chromium fonts-noto-cjk poppler-utils libpango-1.0-0 libpangoft2-1.0-0
           libharfbuzz-subset0 redis-server "libreoffice-impress-nogui|libreoffice-impress"
           gettext)
+# Given packages, only those: `make run` asks for gettext alone (the catalogues), not the
+# browser and office suite the tests need.
+if [ $# -gt 0 ]; then PACKAGES=("$@"); fi
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
@@ -28,7 +31,7 @@ for entry in "${PACKAGES[@]}"; do
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
-echo "Installing Debian packages the tests need: ${missing[*]}"
+echo "Installing Debian packages Quarterdeck needs: ${missing[*]}"
 if [ "$(id -u)" -eq 0 ]; then
   SUDO=""
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
